@@ -19,6 +19,7 @@ from .redact import RedactingFilter, redact
 # One line per command module; each module registers one or more subcommands.
 COMMAND_MODULES = (
     "version",
+    "base",
 )
 
 

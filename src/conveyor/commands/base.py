@@ -1,0 +1,27 @@
+"""`conveyor base`: make (once) and name the local base image."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import base_image
+from ._common import add_json_option, add_repo_option, print_json, repo_root
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "base", help="make the base image from build/base/recipe.toml (once per recipe)",
+        description="Make the Python base image with debootstrap and docker import, tagged by "
+        "the recipe's hash; nothing is pulled from a registry. Prints the tag.")
+    add_repo_option(parser)
+    add_json_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    tag = base_image.ensure(base_image.default_recipe_dir(repo_root(args)))
+    if args.json:
+        print_json({"image": tag})
+    else:
+        print(tag)
+    return 0
