@@ -1,0 +1,1 @@
+"""gateway: the HTTP/JSON front door of the password-strength gRPC service."""
