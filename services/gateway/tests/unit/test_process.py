@@ -1,0 +1,81 @@
+"""`python -m gateway` as a process: it serves, logs no passwords, and drains on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import gateway
+
+SRC = Path(gateway.__file__).resolve().parents[1]
+SECRET = "Tr0ub4dor&3-never-logged"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    port = free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
+           # Nothing listens here: scoring answers 503, which exercises the logged path.
+           "PASSWORD_STRENGTH_ADDR": f"127.0.0.1:{free_port()}",
+           "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path])}
+    process = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, process.communicate()[0]
+                assert time.monotonic() < deadline, "gateway did not start"
+                time.sleep(0.1)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+
+
+def test_sigterm_drains_and_exits_cleanly_without_logging_passwords(
+        server: tuple[subprocess.Popen[str], str]) -> None:
+    process, url = server
+    request = urllib.request.Request(f"{url}/v1/password-strength?password={SECRET}",
+                                     data=json.dumps({"password": SECRET}).encode())
+    with pytest.raises(urllib.error.HTTPError) as failure:
+        urllib.request.urlopen(request, timeout=10)
+    assert failure.value.code == 503
+
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    assert "/v1/password-strength 503" in output  # the access log has the path...
+    assert SECRET not in output  # ...but neither the query string nor the body
+
+
+def test_a_missing_setting_is_a_one_line_error() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PASSWORD_STRENGTH_ADDR"}
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *sys.path])
+    done = subprocess.run([sys.executable, "-m", "gateway"], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.startswith("gateway: PASSWORD_STRENGTH_ADDR")
