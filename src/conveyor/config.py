@@ -216,6 +216,8 @@ class Pipeline:
     integration: Integration
     performance: Performance
     labels: Mapping[str, str] = field(default_factory=dict)
+    # label -> "<build target>:<file in that target>": a value read from an earlier stage
+    computed_labels: Mapping[str, str] = field(default_factory=dict)
 
     def source_paths(self, settings: Settings) -> tuple[str, ...]:
         """Everything the image is built from, in a stable order."""
@@ -449,6 +451,7 @@ def load_pipeline(source: Source, file: str, settings: Settings) -> Pipeline:
         port=image.int("port", 8080),
         npm_inputs=image.strings("npm_inputs", ()),
         labels=image.mapping("labels"),
+        computed_labels=_computed_labels(image),
         unit_tests=unit.str("tests", f"services/{name}/tests/unit"),
         integration=Integration(
             needs=integration.strings("needs", ()),
@@ -472,6 +475,15 @@ def load_pipeline(source: Source, file: str, settings: Settings) -> Pipeline:
             regression_pct=performance.number("regression_pct", 50.0) or 50.0,
         ),
     )
+
+
+def _computed_labels(image: _Table) -> dict[str, str]:
+    labels = image.mapping("computed_labels")
+    for label, spec in labels.items():
+        target, _, path = spec.partition(":")
+        if not target or not path.startswith("/"):
+            raise image.fail("computed_labels", f"{label}: {spec!r} must be '<target>:/path'")
+    return labels
 
 
 def load(source: Source) -> Config:

@@ -1,0 +1,95 @@
+"""The build stage: one image per content, pushed, identified by the registry's digest."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from conveyor import config, db, engine, git, images, registry_server
+from conveyor.errors import ConveyorError
+from conveyor.registry import Client
+
+from .conftest import commit, write
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def builds() -> list[sqlite3.Row]:
+    return db.connect().execute("SELECT * FROM builds").fetchall()
+
+
+def test_same_content_twice_is_built_once_with_the_same_digest(monorepo: Path,
+                                                               registry: str) -> None:
+    cfg = config.load_dir(monorepo)
+    head = git.rev_parse(monorepo, "HEAD")
+    assert head
+    first = images.build(cfg, monorepo, head, "names", progress=lambda _: None)
+    lines: list[str] = []
+    second = images.build(cfg, monorepo, head, "names", progress=lines.append)
+
+    assert second.reused and second.image.digest == first.image.digest
+    assert any("nothing to build" in line for line in lines)
+    client = Client(registry)
+    assert client.manifest_digest("conveyor-test/names", first.image.content_key) == \
+        first.image.digest
+    assert images.find(cfg, "names", first.image.content_key) == first.image
+    labels = engine.client().images.get(first.image.reference).labels
+    assert labels["org.opencontainers.image.revision"] == head
+    assert labels["conveyor.content-key"] == first.image.content_key
+    assert labels["org.opencontainers.image.created"].endswith("Z")
+
+
+def test_a_code_only_change_reuses_the_dependency_layer(monorepo: Path) -> None:
+    cfg = config.load_dir(monorepo)
+    old = images.build(cfg, monorepo, git.output(monorepo, "rev-parse", "HEAD"), "names",
+                       progress=lambda _: None)
+    app = monorepo / "services/names/app.py"
+    app.write_text(app.read_text().replace('GREETING = "hello"', 'GREETING = "hi"'))
+    new = images.build(cfg, monorepo, commit(monorepo, "code only"), "names",
+                       progress=lambda _: None)
+
+    assert not new.reused and new.image.digest != old.image.digest
+    old_layers = engine.client().images.get(old.image.reference).attrs["RootFS"]["Layers"]
+    new_layers = engine.client().images.get(new.image.reference).attrs["RootFS"]["Layers"]
+    assert old_layers[:-1] == new_layers[:-1], "base and venv layers are shared"
+    assert old_layers[-1] != new_layers[-1]
+
+
+def test_the_final_image_holds_no_ca_bundle(monorepo: Path) -> None:
+    cfg = config.load_dir(monorepo)
+    built = images.build(cfg, monorepo, git.output(monorepo, "rev-parse", "HEAD"), "names",
+                         progress=lambda _: None)
+    output = engine.client().containers.run(
+        built.image.reference, ["/bin/sh", "-c", "ls /tmp /.conveyor 2>&1; true"], remove=True)
+    assert b"ca-bundle" not in output
+
+
+def test_a_push_error_inside_the_stream_records_no_digest(monorepo: Path,
+                                                           tmp_path: Path) -> None:
+    from conveyor import containers
+
+    address = f"127.0.0.1:{containers.free_port()}"
+    registry_server.start(address, tmp_path / "readonly", readonly=True)
+    try:
+        toml = monorepo / "conveyor.toml"
+        toml.write_text(toml.read_text().replace(
+            toml.read_text().split('address = "')[1].split('"')[0], address))
+        head = commit(monorepo, "point at a read-only registry")
+        cfg = config.load_dir(monorepo)
+        with pytest.raises(ConveyorError, match="push of .* failed"):
+            images.build(cfg, monorepo, head, "names", progress=lambda _: None)
+        assert builds() == []
+    finally:
+        registry_server.stop(address, tmp_path / "readonly")
+
+
+def test_a_missing_dockerfile_is_named(monorepo: Path) -> None:
+    write(monorepo, "pipelines/names.toml",
+          (monorepo / "pipelines/names.toml").read_text().replace(
+              'repository =', 'dockerfile = "services/names/Nope"\nrepository ='))
+    head = commit(monorepo, "bad dockerfile path")
+    with pytest.raises(ConveyorError, match="services/names/Nope"):
+        images.build(config.load_dir(monorepo), monorepo, head, "names",
+                     progress=lambda _: None)
