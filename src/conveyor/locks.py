@@ -1,0 +1,45 @@
+"""One promotion per environment at a time: an flock on a file under the state directory.
+
+The lock dies with its holder (the kernel drops it when the process exits, even on kill -9),
+so a crashed promotion never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+
+from . import state
+from .errors import Refusal
+
+POLL_SECONDS = 0.1
+
+
+@contextlib.contextmanager
+def environment_lock(environment: str, *, wait: bool = False,
+                     timeout: float = 900.0) -> Iterator[None]:
+    """Hold the promotion lock of `environment`; fail fast unless `wait` is set."""
+    path = state.subdir("locks") / f"promote-{environment}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not wait:
+                    raise Refusal(f"promotion in progress for {environment} "
+                                  "(another promotion holds the lock; use --wait)") from None
+                if time.monotonic() > deadline:
+                    raise Refusal(f"promotion in progress for {environment}: still locked "
+                                  f"after {timeout:g}s") from None
+                time.sleep(POLL_SECONDS)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
