@@ -20,6 +20,10 @@ from .redact import RedactingFilter, redact
 COMMAND_MODULES = (
     "version",
     "base",
+    "plan",
+    "hook",
+    "dispatch",
+    "triggers",
 )
 
 

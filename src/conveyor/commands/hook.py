@@ -1,0 +1,32 @@
+"""`conveyor hook install BARE` and `conveyor hook post-receive|pre-receive` (what shims run)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .. import hook, hook_install
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("hook", help="install or run the server-side git hooks")
+    actions = parser.add_subparsers(dest="hook_command", metavar="ACTION", required=True)
+    install = actions.add_parser("install", help="install the hooks into a bare repository")
+    install.add_argument("repo", type=Path, help="path to the bare repository (…/x.git)")
+    install.set_defaults(func=run_install)
+    for name in ("post-receive", "pre-receive"):
+        runner = actions.add_parser(name, help=f"run the {name} hook (stdin: ref updates)")
+        runner.set_defaults(func=run_hook, hook_name=name)
+
+
+def run_install(args: argparse.Namespace) -> int:
+    for line in hook_install.install(args.repo):
+        print(line)
+    return 0
+
+
+def run_hook(args: argparse.Namespace) -> int:
+    repo = Path(os.environ.get("GIT_DIR", ".")).resolve()
+    return hook.run(args.hook_name, repo, sys.stdin.buffer.read(), os.environ, sys.stdout.buffer)

@@ -1,0 +1,59 @@
+"""`conveyor triggers [--json]` lists the outbox; `conveyor triggers retry ID` replays one."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..spool import Outbox, Row
+from ._common import add_json_option, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("triggers", help="pending, delivered and failed pipeline triggers")
+    parser.add_argument("--repo", type=Path, default=Path("."),
+                        help="the central bare repository (default: the current directory)")
+    parser.add_argument("--state", choices=("pending", "delivered", "failed"))
+    add_json_option(parser)
+    parser.set_defaults(func=run_list)
+    actions = parser.add_subparsers(dest="triggers_command", metavar="ACTION")
+    retry = actions.add_parser("retry", help="make one trigger pending again (after a fix)")
+    retry.add_argument("trigger_id")
+    retry.set_defaults(func=run_retry)
+
+
+def as_json(row: Row) -> dict[str, object]:
+    t = row.trigger
+    return {"trigger_id": t.trigger_id, "service": t.service, "ref": t.ref_text,
+            "ref_b64": t.ref_b64, "revision": t.revision, "content_key": t.content_key,
+            "reason": t.reason, "state": row.state, "attempts": row.attempts,
+            "next_attempt_at": row.next_attempt_at, "last_error": row.last_error,
+            "run_id": row.run_id, "url": row.url, "created_at": row.created_at}
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with Outbox(args.repo) as outbox:
+        rows = outbox.rows(args.state)
+    if args.json:
+        print_json([as_json(r) for r in rows])
+        return 0
+    for row in rows:
+        t = row.trigger
+        detail = {"delivered": f"run {row.run_id}" + (f" {row.url}" if row.url else ""),
+                  "failed": f"{row.last_error}",
+                  "pending": f"attempt {row.attempts}, next in "
+                             f"{max(0.0, row.next_attempt_at - time.time()):.0f}s"
+                             + (f" ({row.last_error})" if row.last_error else "")}[row.state]
+        print(f"{t.trigger_id}  {row.state:9}  {t.service:20} {t.ref_text} "
+              f"{t.revision[:12]}  {detail}")
+    if not rows:
+        print("no triggers")
+    return 0
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    with Outbox(args.repo) as outbox:
+        row = outbox.replay(args.trigger_id)
+    print(f"{row.trigger.trigger_id} is pending again; run `conveyor dispatch` to deliver it")
+    return 0

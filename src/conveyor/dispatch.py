@@ -1,0 +1,204 @@
+"""The dispatcher: detects queued ref updates, delivers pending triggers, one per repository.
+
+Delivery is at-least-once, made effectively-once by the executors: a trigger is marked
+delivered only after the executor accepted it, and executors are idempotent by TRIGGER_ID,
+so a dispatcher killed between delivery and marking re-submits and gets the same run back.
+Transient failures (`Retryable`, unexpected errors) are retried with exponential back-off
+(`next_attempt_at`); terminal ones (`Refusal`) and exhausted retries are parked as failed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import db, git, snapshot
+from .changes import Detection, Detector
+from .config import Settings
+from .crashpoints import crash_point
+from .errors import ConveyorError, Refusal, Retryable
+from .executors import Executor
+from .spool import Outbox, Received, Row, directory
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+MAX_BACKOFF_S = 300.0
+POLL_S = 1.0
+
+
+def backoff(attempts: int) -> float:
+    base = float(os.environ.get("CONVEYOR_RETRY_BASE_S", "2"))
+    return float(min(MAX_BACKOFF_S, base * 2 ** (attempts - 1)))
+
+
+# ---------------------------------------------------------------- detection
+
+
+def detect(outbox: Outbox, detector: Detector, item: Received) -> Detection | None:
+    """Detect one received ref update and store its triggers; None if it could not be done."""
+    try:
+        detection = detector.detect(item.update, item.options)
+    except Retryable as exc:
+        log.warning("detection of %s postponed: %s", item.update.ref_text, exc)
+        return None
+    except ConveyorError as exc:
+        outbox.fail_detection(item.id, f"detection failed: {exc}")
+        return None
+    outbox.record(item.id, detection)
+    record_push(detection)
+    return detection
+
+
+def record_push(detection: Detection) -> None:
+    """One row in the records DB per processed push, for build-avoidance metrics."""
+    if git.is_zero(detection.update.new):
+        built = 0
+    else:
+        built = len(detection.affected)
+    try:
+        with _records() as conn:
+            conn.execute("INSERT INTO pushes (ref, new, services_total, services_built, "
+                         "pushed_at) VALUES (?, ?, ?, ?, ?)",
+                         (detection.update.ref_text, detection.update.new,
+                          detection.services_total, built, db.now()))
+    except Exception as exc:  # metrics must never stop a trigger
+        log.warning("could not record the push: %s", exc)
+
+
+@contextmanager
+def _records() -> Iterator[sqlite3.Connection]:
+    conn = db.connect()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def detect_all(repo: str | os.PathLike[str], outbox: Outbox) -> None:
+    items = outbox.received()
+    if not items:
+        return
+    with Detector(repo) as detector:
+        for item in items:
+            detect(outbox, detector, item)
+
+
+# ---------------------------------------------------------------- delivery
+
+
+class Executors:
+    """The executor of the configuration on the default branch (trusted, not the push's)."""
+
+    def __init__(self, repo: str) -> None:
+        self.repo = repo
+        self._cache: dict[str, Executor] = {}
+
+    def settings(self, revision: str) -> Settings:
+        pushed = snapshot.load(self.repo, revision).settings
+        head = git.rev_parse(self.repo, f"refs/heads/{pushed.default_branch}")
+        return snapshot.load(self.repo, head).settings if head and head != revision else pushed
+
+    def get(self, revision: str) -> Executor:
+        from .executors.factory import create
+
+        settings = self.settings(revision)
+        key = repr(settings)
+        if key not in self._cache:
+            self._cache[key] = create(settings, self.repo)
+        return self._cache[key]
+
+
+def deliver(outbox: Outbox, executors: Executors, row: Row) -> str:
+    """Try one trigger once; returns its new state."""
+    trigger = row.trigger
+    attempts = outbox.begin_attempt(trigger.trigger_id)
+    crash_point("dispatch-before-submit")
+    try:
+        accepted = executors.get(trigger.revision).submit(trigger)
+    except Refusal as exc:
+        outbox.park(trigger.trigger_id, str(exc))
+        return "failed"
+    except Exception as exc:  # Retryable, or anything unexpected: back off, then give up
+        if attempts >= MAX_ATTEMPTS:
+            outbox.park(trigger.trigger_id, f"gave up after {attempts} attempts: {exc}")
+            return "failed"
+        outbox.retry_later(trigger.trigger_id, str(exc), time.time() + backoff(attempts))
+        return "pending"
+    crash_point("dispatch-after-submit")
+    outbox.delivered(trigger.trigger_id, accepted.run_id, accepted.url)
+    return "delivered"
+
+
+def drain(repo: str, outbox: Outbox, once: bool) -> None:
+    executors = Executors(repo)
+    while True:
+        detect_all(repo, outbox)
+        for row in outbox.due(time.time()):
+            deliver(outbox, executors, row)
+        if once:
+            return
+        if outbox.received():  # detection postponed (transient): try again shortly
+            time.sleep(POLL_S)
+            continue
+        due = outbox.next_due()
+        if due is None:
+            return
+        time.sleep(min(POLL_S, max(0.0, due - time.time())))
+
+
+# ---------------------------------------------------------------- one per repository
+
+
+@contextmanager
+def exclusive(repo: str | os.PathLike[str]) -> Iterator[bool]:
+    """flock on `<bare>/conveyor/dispatch.lock`: True if this process got it."""
+    folder = directory(repo)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(folder / "dispatch.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def run(repo: str | os.PathLike[str], once: bool = False) -> int:
+    """Deliver until no work remains; a second dispatcher exits quietly (0)."""
+    repo = str(Path(repo).resolve())
+    while True:
+        with exclusive(repo) as mine:
+            if not mine:
+                return 0
+            with Outbox(repo) as outbox:
+                drain(repo, outbox, once)
+        if once:
+            return 0
+        # A hook may have queued work while we held the lock and its dispatcher gave up.
+        with Outbox(repo) as outbox:
+            if not outbox.received() and outbox.next_due() is None:
+                return 0
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        return run(sys.argv[1])
+    except ConveyorError as exc:
+        log.error("%s", exc)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
