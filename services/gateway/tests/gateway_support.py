@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import grpc
 from aiohttp.test_utils import TestClient, TestServer
@@ -70,9 +71,11 @@ class FakeStrength(pb2_grpc.PasswordStrengthServicer):
 class FakeBackend:
     """A grpc.aio server on 127.0.0.1 with the health service; can stop and come back."""
 
-    def __init__(self, servicer: FakeStrength, port: int = 0) -> None:
+    def __init__(self, servicer: FakeStrength, port: int = 0,
+                 tls: grpc.ServerCredentials | None = None) -> None:
         self.servicer = servicer
         self.port = port
+        self.tls = tls
         self.health = health.aio.HealthServicer()
         self._server: grpc.aio.Server | None = None
 
@@ -84,7 +87,10 @@ class FakeBackend:
         server = grpc.aio.server()
         pb2_grpc.add_PasswordStrengthServicer_to_server(self.servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        self.port = server.add_insecure_port(f"127.0.0.1:{self.port}")
+        if self.tls is None:
+            self.port = server.add_insecure_port(f"127.0.0.1:{self.port}")
+        else:
+            self.port = server.add_secure_port(f"127.0.0.1:{self.port}", self.tls)
         await server.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._server = server
@@ -95,15 +101,15 @@ class FakeBackend:
             self._server = None
 
 
-def settings_for(address: str, **overrides: float) -> Settings:
+def settings_for(address: str, **overrides: Any) -> Settings:
     base = Settings(host="127.0.0.1", port=0, backend_addr=address, backend_tls_ca=None,
                     deadline_s=2.0, batch_deadline_s=5.0, readiness_deadline_s=0.5,
                     shutdown_timeout_s=1.0)
-    return replace(base, **overrides)  # type: ignore[arg-type]
+    return replace(base, **overrides)
 
 
 @asynccontextmanager
-async def gateway_with_fake(servicer: FakeStrength | None = None, **overrides: float,
+async def gateway_with_fake(servicer: FakeStrength | None = None, **overrides: Any,
                             ) -> AsyncIterator[tuple[TestClient, FakeBackend]]:
     backend = FakeBackend(servicer or FakeStrength())
     await backend.start()
