@@ -1,0 +1,42 @@
+"""Fixtures for the Jenkins tests: a running fake Jenkins and settings pointing at it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conveyor import config
+from conveyor.jenkins_client import Client
+from tests.support.fake_jenkins import FakeJenkins, running
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeJenkins]:
+    yield from running()
+
+
+@pytest.fixture
+def repo_config() -> config.Config:
+    return config.load_dir(REPO)
+
+
+@pytest.fixture
+def conf(repo_config: config.Config, fake: FakeJenkins,
+         monkeypatch: pytest.MonkeyPatch) -> config.Config:
+    """The repository's configuration, with Jenkins at the fake and its credentials in env."""
+    settings = repo_config.settings
+    jenkins = dataclasses.replace(settings.jenkins, url=fake.url.rstrip("/"))
+    monkeypatch.setenv(settings.jenkins.user_env, fake.user)
+    monkeypatch.setenv(settings.jenkins.token_env, fake.token)
+    return dataclasses.replace(repo_config,
+                               settings=dataclasses.replace(settings, jenkins=jenkins))
+
+
+@pytest.fixture
+def client(conf: config.Config) -> Client:
+    return Client(conf.settings, timeout=2.0)
