@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-WIDTH, HEIGHT = 420, 180
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 12, 14, 30
+WIDTH, HEIGHT = 480, 200
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 12, 30, 30
 PALETTE = ("#2563eb", "#d97706", "#dc2626", "#059669", "#7c3aed")
 
 
@@ -59,6 +59,7 @@ def line_chart(
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">',
         f"<title>{label}</title>",
+        f'<text class="heading" x="{PAD_LEFT}" y="13">{label}</text>',
     ]
     plot_w = width - PAD_LEFT - PAD_RIGHT
     plot_h = height - PAD_TOP - PAD_BOTTOM
@@ -85,7 +86,7 @@ def line_chart(
         parts.append(f'<text class="tick" x="{x(i):.1f}" y="{height - 10}" '
                      f'text-anchor="{anchor}">{escape(points[i].label)}</text>')
 
-    legend_x = PAD_LEFT + 4
+    legend_x = PAD_LEFT + 16 + 7 * len(label)
     for n, (name, vals) in enumerate(series.items()):
         colour = PALETTE[n % len(PALETTE)]
         for run in _runs(vals):
@@ -103,9 +104,9 @@ def line_chart(
                 f"{escape(f'{name} {_fmt(v)} {unit} - {points[i].label}')}"
                 f"{' (failed)' if failed else ''}</title></circle>"
             )
-        parts.append(f'<rect x="{legend_x}" y="{PAD_TOP - 10}" width="10" height="3" '
+        parts.append(f'<rect x="{legend_x}" y="8" width="10" height="3" '
                      f'fill="{colour}"/><text class="legend" x="{legend_x + 13}" '
-                     f'y="{PAD_TOP - 6}">{escape(name)}</text>')
+                     f'y="13">{escape(name)}</text>')
         legend_x += 18 + 7 * len(name)
     parts.append("</svg>")
     return "".join(parts)
