@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "hook",
     "dispatch",
     "triggers",
+    "dashboard",
+    "metrics",
 )
 
 
