@@ -26,6 +26,10 @@ COMMAND_MODULES = (
     "triggers",
     "dashboard",
     "metrics",
+    "promote",
+    "rollback",
+    "status",
+    "history",
 )
 
 
