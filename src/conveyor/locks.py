@@ -19,10 +19,11 @@ POLL_SECONDS = 0.1
 
 
 @contextlib.contextmanager
-def environment_lock(environment: str, *, wait: bool = False,
-                     timeout: float = 900.0) -> Iterator[None]:
-    """Hold the promotion lock of `environment`; fail fast unless `wait` is set."""
-    path = state.subdir("locks") / f"promote-{environment}.lock"
+def named_lock(name: str, *, wait: bool = False, timeout: float = 900.0,
+               busy: str | None = None) -> Iterator[None]:
+    """Hold the lock file `locks/<name>.lock`; fail fast (Refusal) unless `wait` is set."""
+    path = state.subdir("locks") / f"{name}.lock"
+    message = busy or f"{name} is locked by another process"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout
@@ -32,14 +33,20 @@ def environment_lock(environment: str, *, wait: bool = False,
                 break
             except BlockingIOError:
                 if not wait:
-                    raise Refusal(f"promotion in progress for {environment} "
-                                  "(another promotion holds the lock; use --wait)") from None
+                    raise Refusal(message) from None
                 if time.monotonic() > deadline:
-                    raise Refusal(f"promotion in progress for {environment}: still locked "
-                                  f"after {timeout:g}s") from None
+                    raise Refusal(f"{message}: still locked after {timeout:g}s") from None
                 time.sleep(POLL_SECONDS)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def environment_lock(environment: str, *, wait: bool = False,
+                     timeout: float = 900.0) -> contextlib.AbstractContextManager[None]:
+    """One promotion per environment at a time."""
+    return named_lock(f"promote-{environment}", wait=wait, timeout=timeout,
+                      busy=f"promotion in progress for {environment} "
+                           "(another promotion holds the lock; use --wait to queue)")

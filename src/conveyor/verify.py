@@ -1,0 +1,56 @@
+"""Acceptance checks against a deployed environment: the service's integration tests.
+
+The tests run with this interpreter (`sys.executable -m pytest`) from the promoted checkout,
+with `{self.address}` and `{<service>.address}` in `integration.test_env` resolved to the
+environment's addresses. The outcome is also recorded as evidence `verify:<env>`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from . import deploy, evidence, proc
+from .config import Config, Pipeline
+from .errors import ConveyorError, Retryable
+
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9-]*)\.address\}")
+
+
+def test_env(config: Config, environment: str, pipeline: Pipeline) -> dict[str, str]:
+    def resolve(match: re.Match[str]) -> str:
+        name = pipeline.name if match.group(1) == "self" else match.group(1)
+        if name not in config.pipelines:
+            raise ConveyorError(f"{pipeline.file}: integration.test_env: unknown service {name!r}")
+        return deploy.address(config, environment, name)
+
+    return {k: PLACEHOLDER.sub(resolve, v) for k, v in pipeline.integration.test_env.items()}
+
+
+def run(config: Config, environment: str, pipeline: Pipeline, checkout: Path, *,
+        digest: str, revision: str | None) -> None:
+    """Run the acceptance checks; raise ConveyorError (with the tail of the output) if any fail."""
+    tests = checkout / pipeline.integration.tests
+    if not tests.is_dir():
+        raise ConveyorError(f"{pipeline.file}: integration.tests {pipeline.integration.tests!r} "
+                            "does not exist in the central repository")
+    env: Mapping[str, str] = {**os.environ, **test_env(config, environment, pipeline),
+                              "CONVEYOR_ENV": environment, "PYTHONDONTWRITEBYTECODE": "1"}
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
+    try:
+        result = proc.run(argv, cwd=checkout, env=env, timeout=pipeline.integration.timeout,
+                          check=False)
+        passed = result.ok
+        output = (result.stdout + result.stderr).decode("utf-8", "replace")
+    except Retryable as exc:
+        passed, output = False, str(exc)
+    evidence.record(evidence.Evidence(
+        service=pipeline.name, digest=digest, stage=f"verify:{environment}",
+        result="passed" if passed else "failed", revision=revision or "",
+        figures={"environment": environment}))
+    if not passed:
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        raise ConveyorError(f"verification of {pipeline.name} in {environment} failed:\n{tail}")
