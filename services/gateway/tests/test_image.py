@@ -22,7 +22,7 @@ import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from gateway.stubs import pb2, pb2_grpc
-from gateway_support import FakeStrength
+from gateway_support import MAX_PASSWORD, FakeStrength
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
@@ -60,9 +60,14 @@ class SyncFake(pb2_grpc.PasswordStrengthServicer):
     """The async fake's scoring behind a thread-pool server, so it runs beside blocking code."""
 
     def Evaluate(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        if not 0 < len(request.password) <= MAX_PASSWORD:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "password must be 1..256 characters")
         return FakeStrength._result(request.password, request.user_inputs)
 
     def EvaluateBatch(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        for index, password in enumerate(request.passwords):
+            if not 0 < len(password) <= MAX_PASSWORD:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"passwords[{index}] is invalid")
         return pb2.EvaluateBatchResponse(
             results=[FakeStrength._result(p, request.user_inputs) for p in request.passwords])
 
@@ -190,6 +195,8 @@ def test_image_serves_as_uid_10001_without_the_ca_bundle(docker_client: Any,
         assert status == 200 and body["score"] == 4
         status, body = http(f"{url}/v1/password-strength", {"password": 1})
         assert status == 400 and body["error"]["code"] == "invalid_request"
+        status, body = http(f"{url}/v1/password-strength", {"password": ""})
+        assert status == 400 and body["error"]["code"] == "invalid_argument"
 
         exit_code, output = container.exec_run(["id", "-u"])
         assert (exit_code, output.strip()) == (0, b"10001")
