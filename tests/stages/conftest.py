@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import containers, engine, registry_server
+from conveyor import config, containers, engine, registry_server
+from conveyor.stage_context import StageContext
 
 REAL_REPO = Path(__file__).resolve().parents[2]
 
@@ -229,3 +230,13 @@ def no_containers_left() -> Iterator[None]:
     """Proves that nothing a stage started is still there afterwards, whatever the outcome."""
     yield
     assert ours_running() == []
+
+
+def stage_context(repo: Path, service: str, lines: list[str] | None = None,
+                  reports_dir: Path | None = None) -> StageContext:
+    """The context a stage gets for HEAD of `repo` (the checkout is the workspace)."""
+    revision = git(repo, "rev-parse", "HEAD")
+    return StageContext(
+        config=config.load_commit(repo, revision), repo=repo, workspace=repo, service=service,
+        revision=revision, reports=reports_dir or repo / "reports" / service,
+        run_id="test-run", progress=(lines.append if lines is not None else lambda _: None))
