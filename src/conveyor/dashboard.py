@@ -23,8 +23,9 @@ from aiohttp import web
 from markupsafe import Markup
 
 from . import charts, metrics
-from .errors import Refusal
+from .errors import ConveyorError, Refusal
 from .evidence import DIGEST
+from .redact import redact
 
 Collector = Callable[[], dict[str, Any]]
 ConnFactory = Callable[[], sqlite3.Connection]
@@ -34,12 +35,24 @@ LATENCY_KEYS = ("p50_ms", "p95_ms", "p99_ms")
 RECENT_RUNS = 15
 TREND_POINTS = 30
 REFRESH_S = 5
+SNAPSHOT_TTL_S = 0.5
 STATIC = Path(__file__).parent / "static"
+
+
+class _Cache:
+    """The last snapshot and when it was taken."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.data: dict[str, Any] | None = None
+        self.taken = 0.0
+
 
 COLLECTOR_KEY: web.AppKey[Collector] = web.AppKey("collector")
 CONNECT_KEY: web.AppKey[ConnFactory] = web.AppKey("connect")
 TEMPLATES_KEY: web.AppKey[jinja2.Environment] = web.AppKey("templates")
 SETTINGS_KEY: web.AppKey[dict[str, Any]] = web.AppKey("settings")
+CACHE_KEY: web.AppKey[_Cache] = web.AppKey("cache")
 
 
 # ---------------------------------------------------------------- binding
@@ -69,11 +82,20 @@ def short_digest(digest: str | None) -> str:
 
 
 def snapshot(collect: Collector, connect: ConnFactory, now: float | None = None) -> dict[str, Any]:
-    """Everything the page shows, as JSON-able data (this is also `/api/status`)."""
-    status = collect()
+    """Everything the page shows, as JSON-able data (this is also `/api/status`).
+
+    A collector that fails with a ConveyorError (central repository unreachable, bad config)
+    leaves the matrix empty and says why; the records are still shown.
+    """
+    error = None
+    try:
+        status = collect()
+    except ConveyorError as exc:
+        status, error = {}, redact(str(exc))
     with closing(connect()) as conn:
         return {
             "generated_at": time.time() if now is None else now,
+            "error": error,
             "environments": list(status.get("environments") or []),
             "services": status.get("services") or {},
             "pipelines": recent_pipelines(conn),
@@ -208,8 +230,14 @@ def render(env: jinja2.Environment, name: str, **context: Any) -> web.Response:
 
 
 async def _snapshot(request: web.Request) -> dict[str, Any]:
+    """The current snapshot; requests arriving together (several tabs) share one."""
     app = request.app
-    return await asyncio.to_thread(snapshot, app[COLLECTOR_KEY], app[CONNECT_KEY])
+    cache = app[CACHE_KEY]
+    async with cache.lock:
+        if cache.data is None or time.monotonic() - cache.taken > SNAPSHOT_TTL_S:
+            cache.data = await asyncio.to_thread(snapshot, app[COLLECTOR_KEY], app[CONNECT_KEY])
+            cache.taken = time.monotonic()
+        return cache.data
 
 
 async def index(request: web.Request) -> web.Response:
@@ -273,6 +301,7 @@ def create_app(collect: Collector, conn_factory: ConnFactory, title: str = "Conv
     app[CONNECT_KEY] = conn_factory
     app[TEMPLATES_KEY] = templates()
     app[SETTINGS_KEY] = {"title": title, "refresh_ms": max(1, refresh_s) * 1000}
+    app[CACHE_KEY] = _Cache()
     app.router.add_get("/", index)
     app.router.add_get("/digest/{digest}", digest_page)
     app.router.add_get("/api/status", api_status)

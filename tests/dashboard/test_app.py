@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from conveyor import charts, dashboard, db
-from conveyor.errors import Refusal
+from conveyor.errors import ConveyorError, Refusal
 
 from . import scenario
 from .scenario import digest, revision
@@ -174,3 +174,36 @@ def test_chart_leaves_gaps_for_missing_values_and_marks_failures() -> None:
     assert "no measurements yet" in charts.line_chart("T", "ms", points, {"p50": [None] * 3})
     assert [charts.number(v) for v in (1, 2.5, "3", True, float("nan"), None)] == [
         1.0, 2.5, None, None, None, None]
+
+
+def test_a_failing_collector_is_explained_and_the_records_still_show(app: Any) -> None:
+    def broken() -> dict[str, Any]:
+        raise ConveyorError("central repository /srv/central.git not found")
+
+    failing = dashboard.create_app(broken, db.connect)
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        html = await (await client.get("/")).text()
+        assert "Status unavailable: central repository /srv/central.git not found" in html
+        assert 'data-run="gateway-4"' in html
+        data = await (await client.get("/api/status")).json()
+        assert data["error"].startswith("central repository") and data["services"] == {}
+
+    run(failing, check)
+
+
+def test_requests_arriving_together_share_one_collection(conveyor_home: Any) -> None:
+    calls: list[int] = []
+
+    def counting() -> dict[str, Any]:
+        calls.append(1)
+        return {"services": {}, "environments": []}
+
+    app = dashboard.create_app(counting, db.connect)
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        responses = await asyncio.gather(*(client.get("/api/status") for _ in range(5)))
+        assert all(r.status == 200 for r in responses)
+
+    run(app, check)
+    assert len(calls) == 1
