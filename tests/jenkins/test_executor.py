@@ -1,0 +1,176 @@
+"""The jenkins executor against the fake: one build per trigger, whatever fails in between."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from conveyor import config, db, jenkins_status, jenkins_sync
+from conveyor.errors import Refusal, Retryable
+from conveyor.executors import Trigger
+from conveyor.executors.jenkins import JenkinsExecutor
+from conveyor.jenkins_client import Client, Credentials
+from tests.support.fake_jenkins import FakeJenkins
+
+REVISION = "a" * 40
+
+
+def trigger(trigger_id: str = "t-1", service: str = "gateway") -> Trigger:
+    return Trigger(trigger_id=trigger_id, service=service, content_key="k" * 64,
+                   ref=b"refs/heads/feature/$(touch pwned)", revision=REVISION,
+                   repository="/srv/git/monorepo.git", reason="push")
+
+
+def executor(conf: config.Config, client: Client | None = None,
+             follow_timeout: float = 2.0) -> JenkinsExecutor:
+    return JenkinsExecutor(conf.settings, "/srv/git/monorepo.git",
+                           client=client or Client(conf.settings, timeout=1.0),
+                           follow_timeout=follow_timeout, poll_interval=0.01)
+
+
+def triggers_sent(fake: FakeJenkins) -> int:
+    return sum(1 for s in fake.posts() if s.path.endswith("/buildWithParameters"))
+
+
+def runs() -> list[sqlite3.Row]:
+    conn = db.connect()
+    try:
+        return list(conn.execute("SELECT * FROM runs"))
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def synced(conf: config.Config, client: Client) -> config.Config:
+    jenkins_sync.sync(conf, client)
+    return conf
+
+
+def test_trigger_is_followed_to_the_build_and_recorded(synced: config.Config,
+                                                       fake: FakeJenkins) -> None:
+    accepted = executor(synced).submit(trigger())
+    builds = fake.builds("conveyor/gateway")
+    assert len(builds) == 1
+    assert builds[0].parameters["TRIGGER_ID"] == "t-1"
+    assert builds[0].parameters["REF"] == "refs/heads/feature/$(touch pwned)"  # literal bytes
+    assert accepted.url == fake.job_url("conveyor/gateway") + "1/"
+    [row] = runs()
+    assert (row["run_id"], row["executor"], row["url"], row["status"]) == (
+        accepted.run_id, "jenkins", accepted.url, "running")
+    assert row["trigger_id"] == "t-1"
+
+
+def test_submitting_again_finds_the_build_instead_of_building_twice(
+        synced: config.Config, fake: FakeJenkins) -> None:
+    first = executor(synced).submit(trigger())
+    again = executor(synced).submit(trigger())
+    assert again == first
+    assert triggers_sent(fake) == 1
+
+
+def test_a_queued_item_is_found_by_trigger_id(synced: config.Config, fake: FakeJenkins) -> None:
+    fake.start_after = 10**6  # stays in the queue
+    first = executor(synced, follow_timeout=0.1).submit(trigger())
+    assert first.url is not None and "/queue/item/" in first.url
+    assert executor(synced, follow_timeout=0.1).submit(trigger()).run_id == first.run_id
+    assert triggers_sent(fake) == 1
+
+
+def test_lost_response_after_accepting_makes_exactly_one_build(
+        synced: config.Config, fake: FakeJenkins) -> None:
+    fake.inject("POST", "/buildWithParameters", "drop-after")
+    accepted = executor(synced).submit(trigger())
+    assert len(fake.queue) == 1
+    assert len(fake.builds("conveyor/gateway")) == 1
+    assert accepted.url == fake.job_url("conveyor/gateway") + "1/"
+
+
+def test_lost_response_with_queue_item_still_waiting(synced: config.Config,
+                                                     fake: FakeJenkins) -> None:
+    fake.start_after = 10**6
+    fake.inject("POST", "/buildWithParameters", "drop-after")
+    executor(synced, follow_timeout=0.1).submit(trigger())
+    executor(synced, follow_timeout=0.1).submit(trigger())
+    assert len(fake.queue) == 1
+
+
+def test_503_is_retryable_and_the_retry_builds_once(synced: config.Config,
+                                                    fake: FakeJenkins) -> None:
+    fake.inject("POST", "/buildWithParameters", status=503, body="Jenkins is starting")
+    with pytest.raises(Retryable):
+        executor(synced).submit(trigger())
+    executor(synced).submit(trigger())
+    assert len(fake.queue) == 1
+
+
+def test_timeout_is_retryable_and_nothing_is_doubled(synced: config.Config,
+                                                     fake: FakeJenkins) -> None:
+    fake.hang_seconds = 3.0
+    fake.inject("POST", "/buildWithParameters", "hang")
+    with pytest.raises(Retryable, match="did not answer in time"):
+        executor(synced).submit(trigger())
+    executor(synced).submit(trigger())
+    assert len(fake.queue) == 1
+
+
+def test_connection_refused_is_retryable(synced: config.Config, fake: FakeJenkins) -> None:
+    fake.stop()
+    with pytest.raises(Retryable, match="cannot reach Jenkins"):
+        executor(synced).submit(trigger())
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_auth_failures_are_terminal(synced: config.Config, fake: FakeJenkins,
+                                    status: int) -> None:
+    fake.inject("POST", "/buildWithParameters", status=status, body="revoked")
+    with pytest.raises(Refusal, match=str(status)):
+        executor(synced).submit(trigger())
+    assert fake.queue == {}
+
+
+def test_wrong_token_is_terminal(synced: config.Config, fake: FakeJenkins) -> None:
+    client = Client(synced.settings, Credentials(fake.user, "wrong-token-9876"))
+    with pytest.raises(Refusal, match="401"):
+        executor(synced, client).submit(trigger())
+
+
+def test_missing_job_is_terminal(conf: config.Config, fake: FakeJenkins) -> None:
+    with pytest.raises(Refusal, match="no job conveyor/gateway"):
+        executor(conf).submit(trigger())
+
+
+def test_job_without_every_parameter_is_refused(conf: config.Config, client: Client,
+                                                fake: FakeJenkins) -> None:
+    jenkins_sync.sync(conf, client)
+    job = fake.item("conveyor/gateway")
+    assert job is not None
+    start = job.config.index("<hudson.model.StringParameterDefinition>\n          <name>TRIGGER_ID")
+    end = job.config.index("</hudson.model.StringParameterDefinition>", start)
+    job.config = job.config[:start] + job.config[end + len(
+        "</hudson.model.StringParameterDefinition>"):]
+    with pytest.raises(Refusal, match="TRIGGER_ID"):
+        executor(conf).submit(trigger())
+    assert triggers_sent(fake) == 0
+
+
+def test_session_auth_fetches_a_crumb_and_refreshes_it_once(synced: config.Config,
+                                                            fake: FakeJenkins) -> None:
+    client = Client(synced.settings, Credentials(fake.user, fake.password), timeout=1.0)
+    executor(synced, client).submit(trigger("t-1"))
+    assert any("crumbIssuer" in s.path for s in fake.seen)
+    fake.sessions.clear()  # session expired: the old crumb is no longer valid
+    executor(synced, client).submit(trigger("t-2"))
+    assert len(fake.queue) == 2
+
+
+def test_last_build_reports_and_updates_the_run(synced: config.Config,
+                                                fake: FakeJenkins) -> None:
+    assert jenkins_status.last_build(synced.settings, "gateway") is None
+    accepted = executor(synced).submit(trigger())
+    fake.finish("conveyor/gateway", 1, "SUCCESS")
+    last = jenkins_status.last_build(synced.settings, "gateway")
+    assert last == {"number": 1, "url": accepted.url, "result": "SUCCESS", "building": False}
+    [row] = runs()
+    assert row["status"] == "passed" and row["finished_at"] is not None
+    assert jenkins_status.last_build(synced.settings, "no-such-service") is None
