@@ -30,6 +30,10 @@ COMMAND_MODULES = (
     "rollback",
     "status",
     "history",
+    "stage",
+    "run",
+    "evidence",
+    "registry",
 )
 
 

@@ -1,0 +1,48 @@
+"""The local executor (the embedded default): a detached `conveyor run` per trigger.
+
+`submit` records the run (its id derived from the trigger id, so submitting the same trigger
+again finds the same run) and starts `python -m conveyor run …` in a new session with its
+output in the run's log, then returns at once. Runs queue on the machine-wide run lock.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from .. import git, pipeline_run
+from ..config import Settings
+from ..errors import Retryable
+from . import Accepted, Trigger
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, settings: Settings, repository: str) -> None:
+        self.settings = settings
+        self.repository = repository
+
+    def submit(self, trigger: Trigger) -> Accepted:
+        run_id = pipeline_run.run_id_for(trigger.trigger_id)
+        folder = pipeline_run.run_folder(run_id)
+        if pipeline_run.queue(run_id, trigger.service, trigger.revision, ref=trigger.ref_text,
+                              content_key=trigger.content_key, trigger_id=trigger.trigger_id):
+            try:
+                self._start(trigger, folder / "run.log")
+            except OSError as exc:
+                pipeline_run.forget(run_id)
+                raise Retryable(f"could not start the local run {run_id}: {exc}") from None
+        return Accepted(run_id, str(folder))
+
+    def _start(self, trigger: Trigger, log_path: os.PathLike[str]) -> None:
+        argv = [sys.executable, "-m", "conveyor", "run", trigger.service,
+                "--revision", trigger.revision, "--repo", self.repository,
+                "--trigger-id", trigger.trigger_id, "--ref", trigger.ref_text]
+        with open(log_path, "ab") as log:
+            subprocess.Popen(  # noqa: S603 - an argument list, no shell
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True, cwd=os.path.dirname(log_path),
+                env=git.clean_env(),
+            )
