@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-import types
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from conveyor import cli, dashboard, db
+from conveyor import cli, dashboard, db, status
 
 from . import scenario
 
@@ -40,14 +38,12 @@ def test_dashboard_serves_what_the_status_collector_returns(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "conveyor.toml").write_text("")
     calls: list[tuple[Any, Any]] = []
-    fake = types.ModuleType("conveyor.status")
 
     def collect(config: Any, central: Any) -> dict[str, Any]:
         calls.append((config, central))
         return {"services": {}, "environments": ["test", "staging", "production"]}
 
-    fake.collect = collect  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "conveyor.status", fake)
+    monkeypatch.setattr(status, "collect", collect)
     served: list[tuple[web.Application, str, int]] = []
     monkeypatch.setattr(dashboard, "serve", lambda app, host, port: served.append(
         (app, host, port)))
@@ -66,4 +62,4 @@ def test_dashboard_serves_what_the_status_collector_returns(
     assert asyncio.run(fetch())["environments"] == ["test", "staging", "production"]
     [(config, central)] = calls
     assert [e.name for e in config.settings.environments] == ["test", "staging", "production"]
-    assert central == tmp_path / "central.git"
+    assert central == str(tmp_path / "central.git")
