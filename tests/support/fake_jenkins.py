@@ -309,11 +309,15 @@ def _handler(fake: FakeJenkins) -> type[BaseHTTPRequestHandler]:
                 else:
                     headers = dict(reply.headers)
                     headers.update(cookies)
+                    self._record(method, status, auth, body)  # before the client sees it
                     self._send(reply, headers)
-            finally:
-                with fake.lock:
-                    fake.seen.append(Seen(method, self.path, status, auth,
-                                          dict(self.headers.items()), body))
+                    return
+            self._record(method, status, auth, body)
+
+        def _record(self, method: str, status: int, auth: str, body: bytes) -> None:
+            with fake.lock:
+                fake.seen.append(Seen(method, self.path, status, auth,
+                                      dict(self.headers.items()), body))
 
         def _fault(self, method: str, path: str) -> Fault | None:
             with fake.lock:
