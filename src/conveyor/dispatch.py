@@ -169,6 +169,8 @@ def exclusive(repo: str | os.PathLike[str]) -> Iterator[bool]:
         except BlockingIOError:
             yield False
             return
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())  # who holds it, for operators and tests
         yield True
     finally:
         os.close(fd)
