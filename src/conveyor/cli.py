@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "run",
     "evidence",
     "registry",
+    "jenkins",
 )
 
 
