@@ -150,9 +150,10 @@ class Monorepo:
         return Outbox(self.bare)
 
     def dispatch(self, env: Mapping[str, str] | None = None) -> int:
-        return subprocess.run([sys.executable, "-m", "conveyor", "dispatch", "--once", "--repo",
-                               str(self.bare)], env={**os.environ, **(env or {})},
-                              capture_output=True, timeout=60).returncode
+        """Run a dispatcher to completion (the module, not the CLI: no unrelated imports)."""
+        return subprocess.run([sys.executable, "-m", "conveyor.dispatch", str(self.bare)],
+                              env={**os.environ, **(env or {})}, capture_output=True,
+                              timeout=60).returncode
 
 
 def dispatcher_pid(bare: Path) -> int | None:
