@@ -1,0 +1,79 @@
+"""The load generator: bounded, histogram figures, gRPC requests encoded through reflection."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import grpc
+import pytest
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from conveyor import containers, latency_chart, loadtest
+from conveyor.errors import ConveyorError, Refusal
+
+
+@pytest.fixture
+def http_service() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            data = json.dumps({"echo": json.loads(body)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def grpc_service() -> Iterator[str]:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+    reflection.enable_server_reflection(
+        (health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME), server)
+    port = containers.free_port()
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop(None)
+
+
+def test_http_load_stops_at_the_request_count(http_service: str) -> None:
+    outcome = loadtest.run(loadtest.Load("http", http_service, "/x", '{"a": 1}', 30, 200, 4))
+    figures = outcome.figures()
+
+    assert figures["requests"] == 200 and figures["errors"] == 0
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert figures["rps"] > 0
+    assert latency_chart.svg(figures["distribution_ms"], "x").startswith("<svg")
+
+
+def test_grpc_load_encodes_the_json_payload_through_reflection(grpc_service: str) -> None:
+    outcome = loadtest.run(loadtest.Load("grpc", grpc_service, "/grpc.health.v1.Health/Check",
+                                         '{"service": ""}', 30, 100, 4))
+    assert outcome.requests == 100 and outcome.errors == 0, outcome.first_error
+
+
+def test_a_payload_that_does_not_fit_the_method_is_named(grpc_service: str) -> None:
+    with pytest.raises(ConveyorError, match="does not fit"):
+        loadtest.grpc_request(grpc_service, "/grpc.health.v1.Health/Check", '{"nope": 1}')
+
+
+def test_load_is_only_sent_to_loopback() -> None:
+    with pytest.raises(Refusal):
+        loadtest.run(loadtest.Load("http", "10.0.0.1:80", "/", "", 1, 1, 1))
