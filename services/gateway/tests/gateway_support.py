@@ -4,8 +4,10 @@ wired to it through aiohttp's test server."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent import futures
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -119,3 +121,43 @@ async def gateway_with_fake(servicer: FakeStrength | None = None, **overrides: A
             yield client, backend
     finally:
         await backend.stop()
+
+
+class SyncFake(pb2_grpc.PasswordStrengthServicer):
+    """The same behaviour behind a thread-pool server, for tests that block (processes,
+    containers) and so cannot share an event loop with the fake."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = delay_s
+
+    def Evaluate(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        time.sleep(self.delay_s)
+        if not 0 < len(request.password) <= MAX_PASSWORD:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"password must be 1..{MAX_PASSWORD} characters")
+        return FakeStrength._result(request.password, request.user_inputs)
+
+    def EvaluateBatch(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        time.sleep(self.delay_s)
+        for index, password in enumerate(request.passwords):
+            if not 0 < len(password) <= MAX_PASSWORD:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"passwords[{index}] must be 1..{MAX_PASSWORD} characters")
+        return pb2.EvaluateBatchResponse(
+            results=[FakeStrength._result(p, request.user_inputs) for p in request.passwords])
+
+
+@contextmanager
+def sync_backend(servicer: SyncFake | None = None) -> Iterator[str]:
+    """A SERVING fake on 127.0.0.1 in background threads; yields its host:port."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    pb2_grpc.add_PasswordStrengthServicer_to_server(servicer or SyncFake(), server)
+    checks = health.HealthServicer()
+    checks.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(checks, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(grace=None)

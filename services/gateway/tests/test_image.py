@@ -13,16 +13,12 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from gateway.stubs import pb2, pb2_grpc
-from gateway_support import MAX_PASSWORD, FakeStrength
+from gateway_support import sync_backend
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
@@ -56,33 +52,10 @@ def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-class SyncFake(pb2_grpc.PasswordStrengthServicer):
-    """The async fake's scoring behind a thread-pool server, so it runs beside blocking code."""
-
-    def Evaluate(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
-        if not 0 < len(request.password) <= MAX_PASSWORD:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "password must be 1..256 characters")
-        return FakeStrength._result(request.password, request.user_inputs)
-
-    def EvaluateBatch(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
-        for index, password in enumerate(request.passwords):
-            if not 0 < len(password) <= MAX_PASSWORD:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"passwords[{index}] is invalid")
-        return pb2.EvaluateBatchResponse(
-            results=[FakeStrength._result(p, request.user_inputs) for p in request.passwords])
-
-
 @pytest.fixture
 def fake_backend() -> Iterator[str]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    pb2_grpc.add_PasswordStrengthServicer_to_server(SyncFake(), server)
-    checks = health.HealthServicer()
-    checks.set("", health_pb2.HealthCheckResponse.SERVING)
-    health_pb2_grpc.add_HealthServicer_to_server(checks, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield f"127.0.0.1:{port}"
-    server.stop(grace=None)
+    with sync_backend() as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 import gateway
+from gateway_support import SyncFake, sync_backend
 
 SRC = Path(gateway.__file__).resolve().parents[1]
 SECRET = "Tr0ub4dor&3-never-logged"
@@ -29,12 +32,11 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[subprocess.Popen[str], str]]:
+@contextmanager
+def gateway_process(backend: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
-           # Nothing listens here: scoring answers 503, which exercises the logged path.
-           "PASSWORD_STRENGTH_ADDR": f"127.0.0.1:{free_port()}",
+           "PASSWORD_STRENGTH_ADDR": backend,
            "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path])}
     process = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -54,6 +56,13 @@ def server() -> Iterator[tuple[subprocess.Popen[str], str]]:
         if process.poll() is None:
             process.kill()
             process.communicate(timeout=10)
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    # Nothing listens at the backend address: scoring answers 503, the logged path.
+    with gateway_process(f"127.0.0.1:{free_port()}") as running:
+        yield running
 
 
 def test_sigterm_drains_and_exits_cleanly_without_logging_passwords(
@@ -79,3 +88,17 @@ def test_a_missing_setting_is_a_one_line_error() -> None:
                           text=True, timeout=30)
     assert done.returncode == 2
     assert done.stderr.startswith("gateway: PASSWORD_STRENGTH_ADDR")
+
+
+def test_sigterm_lets_an_in_flight_request_finish() -> None:
+    with sync_backend(SyncFake(delay_s=1.0)) as backend, \
+            gateway_process(backend) as (process, url), \
+            ThreadPoolExecutor(max_workers=1) as pool:
+        request = urllib.request.Request(f"{url}/v1/password-strength",
+                                         data=json.dumps({"password": "hunter22"}).encode())
+        answer = pool.submit(lambda: urllib.request.urlopen(request, timeout=10).status)
+        time.sleep(0.4)  # the request is now waiting on the slow backend
+        process.send_signal(signal.SIGTERM)
+        assert answer.result(timeout=10) == 200
+        process.communicate(timeout=20)
+        assert process.returncode == 0
