@@ -480,7 +480,7 @@ def load_pipeline(source: Source, file: str, settings: Settings) -> Pipeline:
 def _computed_labels(image: _Table) -> dict[str, str]:
     labels = image.mapping("computed_labels")
     for label, spec in labels.items():
-        target, _, path = spec.partition(":")
+        target, _, path = str(spec).partition(":")
         if not target or not path.startswith("/"):
             raise image.fail("computed_labels", f"{label}: {spec!r} must be '<target>:/path'")
     return labels

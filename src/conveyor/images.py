@@ -84,8 +84,11 @@ def find(config: Config, service: str, key: str) -> Image | None:
 
 
 def build(config: Config, repo: str | os.PathLike[str], revision: str, service: str,
-          progress: Progress = print, source: str | None = None) -> Built:
-    """Build, push and record the image of `service` at `revision`, unless its key exists."""
+          progress: Progress = print, source: str | None = None, no_cache: bool = False) -> Built:
+    """Build, push and record the image of `service` at `revision`, unless its key exists.
+
+    `no_cache` builds every layer afresh (a cold build, for benchmarks).
+    """
     started = time.monotonic()
     pipeline = config.pipeline(service)
     key = content_key(repo, revision, config, service)
@@ -103,10 +106,12 @@ def build(config: Config, repo: str | os.PathLike[str], revision: str, service: 
         context = build_context.make(repo, revision, config, pipeline)
         base = _base_image(repo, revision, config.settings, progress)
         labels = {**pipeline.labels,
-                  **_computed_labels(pipeline, context, base, key, progress),
+                  **_computed_labels(pipeline, context, base, key, progress, no_cache),
                   **provenance(repo, revision, service, key, source)}
         tag = f"{repository}:{key}"
-        _build(context, pipeline, base, tag, None, labels, progress)
+        # after computed labels, the earlier stages' layers are fresh: reuse them
+        _build(context, pipeline, base, tag, None, labels, progress,
+               no_cache and not pipeline.computed_labels)
         digest = _push(client, repository, key, progress)
         image = Image(service, key, digest, repository, revision)
         _record(image)
@@ -173,13 +178,14 @@ def _base_image(repo: str | os.PathLike[str], revision: str, settings: Settings,
 
 
 def _build(context: bytes, pipeline: Pipeline, base: str, tag: str, target: str | None,
-           labels: Mapping[str, str], progress: Progress) -> None:
+           labels: Mapping[str, str], progress: Progress, no_cache: bool = False) -> None:
     progress(f"building {tag}" + (f" (target {target})" if target else ""))
     try:
         events = engine.client().api.build(
             fileobj=io.BytesIO(context), custom_context=True, dockerfile=pipeline.dockerfile,
             tag=tag, target=target, buildargs={"BASE_IMAGE": base}, labels=dict(labels),
             network_mode="host", decode=True, rm=True, forcerm=True, pull=False,
+            nocache=no_cache,
         )
         _follow(events, progress, f"build of {tag}")
     except docker.errors.APIError as exc:
@@ -226,13 +232,14 @@ def _follow(events: Iterable[dict[str, Any]], progress: Progress, what: str) -> 
 
 
 def _computed_labels(pipeline: Pipeline, context: bytes, base: str, key: str,
-                     progress: Progress) -> dict[str, str]:
+                     progress: Progress, no_cache: bool) -> dict[str, str]:
     """Labels whose values are files of an earlier build target (e.g. a model's hash)."""
     values: dict[str, str] = {}
     for label, spec in pipeline.computed_labels.items():
         target, _, path = spec.partition(":")
         tag = f"{LOCAL_STAGE_REPOSITORY}/{pipeline.name}-{target}:{key}"
-        _build(context, pipeline, base, tag, target, {}, progress)
+        _build(context, pipeline, base, tag, target, {}, progress, no_cache)
+        no_cache = False
         values[label] = _read_file(tag, path).decode("utf-8", "replace").strip()
         progress(f"label {label}={values[label]}")
     return values
