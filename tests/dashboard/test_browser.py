@@ -6,7 +6,7 @@ import asyncio
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,17 @@ def driver(tmp_path: Path) -> Iterator[Any]:
         shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
+def steady(driver: Any, check: Callable[[], bool]) -> None:
+    """Run a check of the page, again if the live refresh replaced what it was reading."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda _: check())
+
+
 def test_a_person_sees_the_matrix_the_drift_the_trends_and_live_updates(driver: Any) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -99,24 +109,30 @@ def test_a_person_sees_the_matrix_the_drift_the_trends_and_live_updates(driver: 
                 By.CSS_SELECTOR, f'tr[data-service="{service}"] td[data-env="{env}"]')
 
         short = dashboard.short_digest
-        assert short(digest("gateway-3")) in cell("gateway", "test").text
-        assert short(digest("gateway-1")) in cell("gateway", "production").text
-        assert short(digest("password-strength-2")) in cell("password-strength", "staging").text
 
-        drifting = cell("gateway", "staging")
-        badge = drifting.find_element(By.CSS_SELECTOR, ".badge.drift")
-        assert badge.is_displayed() and badge.text == "drift"
-        assert f"running {short(digest('gateway-1'))}" in drifting.text
-        assert driver.find_elements(By.CSS_SELECTOR, ".badge.drift") == [badge]
+        def overview() -> bool:
+            assert short(digest("gateway-3")) in cell("gateway", "test").text
+            assert short(digest("gateway-1")) in cell("gateway", "production").text
+            assert short(digest("password-strength-2")) in cell("password-strength",
+                                                                 "staging").text
+            drifting = cell("gateway", "staging")
+            badge = drifting.find_element(By.CSS_SELECTOR, ".badge.drift")
+            assert badge.is_displayed() and badge.text == "drift"
+            assert f"running {short(digest('gateway-1'))}" in drifting.text
+            assert len(driver.find_elements(By.CSS_SELECTOR, ".badge.drift")) == 1
 
-        charts = driver.find_elements(By.CSS_SELECTOR, '.trend[data-service="gateway"] svg.chart')
-        assert len(charts) == 2 and all(c.is_displayed() for c in charts)
-        assert charts[0].size["width"] > 300
-        assert "8m 20s" in driver.find_element(
-            By.CSS_SELECTOR, '[data-metric="lead-time"][data-service="gateway"]').text
+            charts = driver.find_elements(By.CSS_SELECTOR,
+                                          '.trend[data-service="gateway"] svg.chart')
+            assert len(charts) == 2 and all(c.is_displayed() for c in charts)
+            assert charts[0].size["width"] > 300
+            assert "8m 20s" in driver.find_element(
+                By.CSS_SELECTOR, '[data-metric="lead-time"][data-service="gateway"]').text
+            failed = driver.find_element(By.CSS_SELECTOR,
+                                         'tr[data-run="gateway-4"] .stage.failed')
+            assert failed.text.startswith("unit")
+            return True
 
-        failed = driver.find_element(By.CSS_SELECTOR, 'tr[data-run="gateway-4"] .stage.failed')
-        assert failed.text.startswith("unit")
+        steady(driver, overview)
 
         REPORTS.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(REPORTS / "overview.png"))
@@ -127,13 +143,17 @@ def test_a_person_sees_the_matrix_the_drift_the_trends_and_live_updates(driver: 
             scenario.add_promotion(conn, "gateway", "production", digest("gateway-3"),
                                    revision("r3"), time.time() - 20, time.time() - 5)
         driver.execute_script("window.__same_document = true")
-        WebDriverWait(driver, 20).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-run="gateway-5"]'))
-        WebDriverWait(driver, 20).until(
-            lambda d: short(digest("gateway-3")) in cell("gateway", "production").text)
+        live = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+        live.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-run="gateway-5"]'))
+        live.until(lambda d: short(digest("gateway-3")) in cell("gateway", "production").text)
         assert driver.execute_script("return window.__same_document") is True
 
         driver.get(f"{url}/digest/{digest('gateway-1')}")
-        rows = driver.find_elements(By.CSS_SELECTOR, "table.evidence tbody tr")
-        assert [r.find_element(By.TAG_NAME, "td").text for r in rows] == list(scenario.STAGES)
+
+        def evidence() -> bool:
+            rows = driver.find_elements(By.CSS_SELECTOR, "table.evidence tbody tr")
+            assert [r.find_element(By.TAG_NAME, "td").text for r in rows] == list(scenario.STAGES)
+            return True
+
+        steady(driver, evidence)
         driver.save_screenshot(str(REPORTS / "digest.png"))
