@@ -270,18 +270,18 @@ class _Table:
             raise self.fail(name, f"must be {_kind_name(kind)}, not {type(value).__name__}")
         return value
 
-    def str(self, name: str, default: Any = None) -> Any:
+    def text(self, name: str, default: Any = None) -> Any:
         return self._get(name, str, _REQUIRED if default is None else default)
 
     def optional_str(self, name: str) -> str | None:
         value: str | None = self._get(name, str, None)
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         value: bool = self._get(name, bool, default)
         return value
 
-    def int(self, name: str, default: int) -> int:
+    def integer(self, name: str, default: int) -> int:
         value: int = self._get(name, int, default)
         return value
 
@@ -346,7 +346,7 @@ def load_settings(source: Source) -> Settings:
     jenkins = t.table("jenkins")
     policy = t.table("policy")
 
-    kind = executor.str("kind", "local")
+    kind = executor.text("kind", "local")
     if kind not in ("local", "jenkins", "command"):
         raise executor.fail("kind", f"{kind!r} is not one of local, jenkins, command")
 
@@ -366,10 +366,10 @@ def load_settings(source: Source) -> Settings:
         environments.append(Environment(
             name=name,
             requires=requires,
-            automatic=env.bool("automatic", index < len(order) - 1),
-            approval=env.bool("approval", index == len(order) - 1),
+            automatic=env.flag("automatic", index < len(order) - 1),
+            approval=env.flag("approval", index == len(order) - 1),
             approvers=env.strings("approvers", ()),
-            port_base=env.int("port_base", 20000 + 1000 * index),
+            port_base=env.integer("port_base", 20000 + 1000 * index),
             cluster_context=env.optional_str("cluster_context"),
         ))
 
@@ -378,41 +378,41 @@ def load_settings(source: Source) -> Settings:
                          for p in project.strings("global_paths", ("build/", "Jenkinsfile")))
     return Settings(
         file="conveyor.toml",
-        default_branch=project.str("default_branch", "main"),
+        default_branch=project.text("default_branch", "main"),
         trigger_branches=project.strings("trigger_branches", ("*",)),
-        promote_branches=project.strings("promote_branches", (project.str("default_branch",
+        promote_branches=project.strings("promote_branches", (project.text("default_branch",
                                                                           "main"),)),
-        build_tags=project.bool("build_tags", False),
+        build_tags=project.flag("build_tags", False),
         global_paths=global_paths,
         promotion_paths=project.strings("promotion_paths", ("k8s/overlays/",)),
         executor=kind,
         executor_command=executor.strings("command", ()),
         registry=Registry(
-            address=registry.str("address", "127.0.0.1:5000"),
-            embedded=registry.bool("embedded", True),
+            address=registry.text("address", "127.0.0.1:5000"),
+            embedded=registry.flag("embedded", True),
             username_env=registry.optional_str("username_env"),
             password_env=registry.optional_str("password_env"),
         ),
         ca_bundle=build.optional_str("ca_bundle"),
-        base_recipe=build.str("base_recipe", "build/base"),
+        base_recipe=build.text("base_recipe", "build/base"),
         environments=tuple(environments),
         jenkins=Jenkins(
-            url=jenkins.str("url", "http://127.0.0.1:8080"),
-            folder=jenkins.str("folder", "conveyor"),
-            agent_label=jenkins.str("agent_label", "docker"),
-            repository_url=jenkins.str("repository_url", ""),
-            credentials_id=jenkins.str("credentials_id", "conveyor-registry"),
-            user_env=jenkins.str("user_env", "JENKINS_USER"),
-            token_env=jenkins.str("token_env", "JENKINS_TOKEN"),
+            url=jenkins.text("url", "http://127.0.0.1:8080"),
+            folder=jenkins.text("folder", "conveyor"),
+            agent_label=jenkins.text("agent_label", "docker"),
+            repository_url=jenkins.text("repository_url", ""),
+            credentials_id=jenkins.text("credentials_id", "conveyor-registry"),
+            user_env=jenkins.text("user_env", "JENKINS_USER"),
+            token_env=jenkins.text("token_env", "JENKINS_TOKEN"),
             credentials_file=jenkins.optional_str("credentials_file"),
-            allow_plain_http=jenkins.bool("allow_plain_http", False),
-            approvers=jenkins.str("approvers", "release-managers"),
+            allow_plain_http=jenkins.flag("allow_plain_http", False),
+            approvers=jenkins.text("approvers", "release-managers"),
         ),
         policy=Policy(
-            promotion_identity=policy.str("promotion_identity",
+            promotion_identity=policy.text("promotion_identity",
                                           "Conveyor Promotions <promotions@conveyor.invalid>"),
             protected_paths={p: protected.strings(p) for p in protected.data},
-            ref_pattern=policy.str("ref_pattern", r"^refs/(heads|tags)/[^\x00-\x1f\x7f]+$"),
+            ref_pattern=policy.text("ref_pattern", r"^refs/(heads|tags)/[^\x00-\x1f\x7f]+$"),
         ),
     )
 
@@ -421,7 +421,7 @@ def load_pipeline(source: Source, file: str, settings: Settings) -> Pipeline:
     t = _parse(source, file)
     t.check_known("service", "image", "unit", "integration", "performance")
     service = t.table("service")
-    name = service.str("name")
+    name = service.text("name")
     if not SERVICE_NAME.match(name):
         raise service.fail("name", f"{name!r} must match {SERVICE_NAME.pattern}")
     if f"pipelines/{name}.toml" != file:
@@ -437,7 +437,7 @@ def load_pipeline(source: Source, file: str, settings: Settings) -> Pipeline:
     unit = t.table("unit")
     integration = t.table("integration")
     performance = t.table("performance")
-    perf_kind = performance.str("kind", "http")
+    perf_kind = performance.text("kind", "http")
     if perf_kind not in ("http", "grpc"):
         raise performance.fail("kind", "must be http or grpc")
     return Pipeline(
@@ -446,28 +446,28 @@ def load_pipeline(source: Source, file: str, settings: Settings) -> Pipeline:
         paths=paths,
         dependencies=dependencies,
         dockerfile=_repo_path(image, "dockerfile",
-                              image.str("dockerfile", f"services/{name}/Dockerfile")),
-        image=image.str("repository", f"conveyor/{name}"),
-        port=image.int("port", 8080),
+                              image.text("dockerfile", f"services/{name}/Dockerfile")),
+        image=image.text("repository", f"conveyor/{name}"),
+        port=image.integer("port", 8080),
         npm_inputs=image.strings("npm_inputs", ()),
         labels=image.mapping("labels"),
         computed_labels=_computed_labels(image),
-        unit_tests=unit.str("tests", f"services/{name}/tests/unit"),
+        unit_tests=unit.text("tests", f"services/{name}/tests/unit"),
         integration=Integration(
             needs=integration.strings("needs", ()),
-            health=integration.str("health", "/healthz"),
+            health=integration.text("health", "/healthz"),
             env=integration.mapping("env"),
-            tests=integration.str("tests", f"services/{name}/tests/integration"),
+            tests=integration.text("tests", f"services/{name}/tests/integration"),
             test_env=integration.mapping("test_env"),
             timeout=integration.number("timeout_s", 300.0) or 300.0,
         ),
         performance=Performance(
             kind=perf_kind,
-            target=performance.str("target", "/healthz"),
-            payload=performance.str("payload", ""),
+            target=performance.text("target", "/healthz"),
+            payload=performance.text("payload", ""),
             duration_s=performance.number("duration_s", 10.0) or 10.0,
-            max_requests=performance.int("max_requests", 2000),
-            concurrency=performance.int("concurrency", 8),
+            max_requests=performance.integer("max_requests", 2000),
+            concurrency=performance.integer("concurrency", 8),
             p50_ms=performance.number("p50_ms", None),
             p95_ms=performance.number("p95_ms", None),
             p99_ms=performance.number("p99_ms", None),

@@ -8,7 +8,7 @@ from .. import base_image
 from ._common import add_json_option, add_repo_option, print_json, repo_root
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "base", help="make the base image from build/base/recipe.toml (once per recipe)",
         description="Make the Python base image with debootstrap and docker import, tagged by "

@@ -5,6 +5,6 @@ import argparse
 from .. import __version__
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("version", help="print Conveyor's version")
     parser.set_defaults(func=lambda args: print(f"conveyor {__version__}") or 0)
