@@ -2,7 +2,7 @@
 
 Bounded by a duration and a request count, whichever comes first. Latencies go into an
 HdrHistogram (microseconds, 3 significant digits). For gRPC the JSON payload is encoded
-with the request type the service describes through server reflection.
+by `grpc_payload` (server reflection, else the workspace's .proto files).
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import grpc
 from hdrh.histogram import HdrHistogram
 
+from . import grpc_payload
 from .errors import ConveyorError, Refusal
 
 REQUEST_TIMEOUT = 5.0
@@ -32,6 +34,7 @@ class Load:
     duration_s: float
     max_requests: int
     concurrency: int
+    proto_roots: tuple[Path, ...] = ()  # where .proto files describe a gRPC method
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,8 @@ async def _run(load: Load) -> Outcome:
         connector = aiohttp.TCPConnector(limit=load.concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
             return await _drive(_http_sender(session, load), load)
-    request = grpc_request(load.address, load.target, load.payload)
+    request = grpc_payload.request_bytes(load.address, load.target, load.payload,
+                                         load.proto_roots)
     async with grpc.aio.insecure_channel(load.address) as channel:
         call = channel.unary_unary(load.target)  # bytes in, bytes out
 
@@ -122,31 +126,3 @@ async def _drive(send: Callable[[], Awaitable[None]], load: Load) -> Outcome:
     await asyncio.gather(*(worker() for _ in range(max(1, load.concurrency))))
     return Outcome(histogram, state["sent"], state["errors"], time.perf_counter() - started,
                    first_error[0] if first_error else None)
-
-
-def grpc_request(address: str, method: str, payload: str) -> bytes:
-    """The request bytes for `method`: the JSON payload encoded with the type that the
-    service's reflection describes (no generated code needed)."""
-    from google.protobuf import descriptor_pool, json_format, message_factory
-    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
-        ProtoReflectionDescriptorDatabase,
-    )
-
-    service, _, name = method.strip("/").partition("/")
-    with grpc.insecure_channel(address) as channel:
-        pool = descriptor_pool.DescriptorPool(ProtoReflectionDescriptorDatabase(channel))
-        try:
-            descriptor = pool.FindServiceByName(service).FindMethodByName(name)
-        except (KeyError, grpc.RpcError) as exc:
-            raise ConveyorError(f"gRPC reflection cannot describe {method} at {address} "
-                                f"({type(exc).__name__}); the service must enable "
-                                "server reflection") from None
-        if descriptor is None:
-            raise ConveyorError(f"{service} has no method {name}")
-        message = message_factory.GetMessageClass(descriptor.input_type)()
-        try:
-            json_format.Parse(payload or "{}", message)
-        except json_format.ParseError as exc:
-            raise ConveyorError(f"performance.payload does not fit {method}: {exc}") from None
-        data: bytes = message.SerializeToString()
-        return data

@@ -24,7 +24,8 @@ def run(ctx: StageContext) -> StageResult:
                      f"{perf.max_requests} requests, {perf.concurrency} at a time")
         outcome = loadtest.run(loadtest.Load(
             perf.kind, stack.address, perf.target, perf.payload, perf.duration_s,
-            perf.max_requests, perf.concurrency))
+            perf.max_requests, perf.concurrency,
+            tuple(ctx.workspace / p for p in ctx.pipeline.dependencies)))
     figures = outcome.figures()
     breaches = thresholds(perf, figures)
     if outcome.first_error:

@@ -7,13 +7,14 @@ import threading
 from collections.abc import Iterator
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from conveyor import containers, latency_chart, loadtest
+from conveyor import containers, grpc_payload, latency_chart, loadtest
 from conveyor.errors import ConveyorError, Refusal
 
 
@@ -71,9 +72,23 @@ def test_grpc_load_encodes_the_json_payload_through_reflection(grpc_service: str
 
 def test_a_payload_that_does_not_fit_the_method_is_named(grpc_service: str) -> None:
     with pytest.raises(ConveyorError, match="does not fit"):
-        loadtest.grpc_request(grpc_service, "/grpc.health.v1.Health/Check", '{"nope": 1}')
+        grpc_payload.request_bytes(grpc_service, "/grpc.health.v1.Health/Check", '{"nope": 1}')
 
 
 def test_load_is_only_sent_to_loopback() -> None:
     with pytest.raises(Refusal):
         loadtest.run(loadtest.Load("http", "10.0.0.1:80", "/", "", 1, 1, 1))
+
+
+def test_without_reflection_the_workspace_protos_describe_the_request(tmp_path: Path) -> None:
+    proto = tmp_path / "protos" / "demo" / "v1" / "demo.proto"
+    proto.parent.mkdir(parents=True)
+    proto.write_text('syntax = "proto3";\npackage demo.v1;\n'
+                     "message Ask { string password = 1; repeated string user_inputs = 2; }\n"
+                     "message Answer { int32 score = 1; }\n"
+                     "service Demo { rpc Evaluate(Ask) returns (Answer); }\n")
+    port = containers.free_port()  # nothing listens: reflection is unavailable
+    data = grpc_payload.request_bytes(f"127.0.0.1:{port}", "/demo.v1.Demo/Evaluate",
+                                      '{"password": "hunter2", "user_inputs": ["bob"]}',
+                                      [tmp_path / "protos"])
+    assert data == b"\n\x07hunter2\x12\x03bob"  # Ask in the proto3 wire format
