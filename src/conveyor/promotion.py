@@ -117,6 +117,8 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
         changed = overlays.set_pin(checkout, env.name, settings, pipeline, digest)
         plan = deploy.plan(config, env.name, pipeline,
                            overlays.render_and_validate(checkout, env.name))
+        rendered = time.monotonic() - mark
+        mark = time.monotonic()
         deploy.prepare(config, env, plan, progress)  # pulled and healthy before publishing
         outcome.timings["prepare"] = time.monotonic() - mark
 
@@ -139,7 +141,7 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
             ledger.advance(record, "failed")
             raise
         ledger.advance(record, "committed", commit_id=outcome.commit_id)
-        outcome.timings["commit"] = time.monotonic() - mark
+        outcome.timings["commit"] = time.monotonic() - mark + rendered
 
         mark = time.monotonic()
         try:

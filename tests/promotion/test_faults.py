@@ -79,7 +79,7 @@ def test_a_rejected_push_is_retried_on_top_of_the_new_head(
     give_evidence(images.good)
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", str(monorepo.central), str(other))
-    real_push, calls = central.push, []
+    real_push, calls = central.push, list[Path]()
 
     def push_after_someone_else(path: Path, branch: str) -> bool:
         if not calls:  # someone else pushes first: our push is not a fast-forward
