@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import git, snapshot
 from .config import Config, Pipeline
+from .config import load as load_config
 from .errors import ConveyorError
 from .executors import Trigger
 
@@ -85,9 +86,11 @@ def triggers_for(detection: Detection, repository: str) -> list[Trigger]:
 # ---------------------------------------------------------------- content keys
 
 
-def source_paths(config: Config, pipeline: Pipeline) -> tuple[tuple[str, str], ...]:
+def source_paths(config: Config, pipeline: Pipeline,
+                 owners: Mapping[str, Pipeline] | None = None) -> tuple[tuple[str, str], ...]:
     """(path, role) pairs a service is built from; a dependency inside another service's
     owned paths pulls in that service's dependencies too (transitive closure)."""
+    owners = owners if owners is not None else owned_paths(config)
     result: dict[str, str] = {p: "owned" for p in pipeline.paths}
     pending = list(pipeline.dependencies)
     while pending:
@@ -95,12 +98,18 @@ def source_paths(config: Config, pipeline: Pipeline) -> tuple[tuple[str, str], .
         if dep in result:
             continue
         result[dep] = "dependency"
-        for other in config.pipelines.values():
-            if other.name != pipeline.name and any(_within(dep, p) for p in other.paths):
+        parts = dep.rstrip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            other = owners.get("/".join(parts[:i]))
+            if other is not None and other.name != pipeline.name:
                 pending.extend(other.dependencies)
     for path in config.settings.global_paths:
         result.setdefault(path, "global")
     return tuple(result.items())
+
+
+def owned_paths(config: Config) -> dict[str, Pipeline]:
+    return {path.rstrip("/"): p for p in config.pipelines.values() for path in p.paths}
 
 
 def _within(path: str, prefix: str) -> bool:
@@ -119,8 +128,8 @@ def content_key(lookup: Lookup, rev: str, paths: Sequence[tuple[str, str]]) -> s
 
 def service_key(repo: str | os.PathLike[str], rev: str, config: Config, service: str) -> str:
     """The content key of one service at `rev` (what `conveyor run` and images use)."""
-    with git.ObjectReader(repo) as reader:
-        return content_key(reader.oid, rev, source_paths(config, config.pipeline(service)))
+    with snapshot.Trees(repo) as trees:
+        return content_key(trees.oid, rev, source_paths(config, config.pipeline(service)))
 
 
 def _reason(changed: Sequence[tuple[str, str]]) -> str:
@@ -138,16 +147,16 @@ class Detector:
     repo: str | os.PathLike[str]
 
     def __post_init__(self) -> None:
-        self._reader = git.ObjectReader(self.repo)
-        self._cache: dict[tuple[str, str], str | None] = {}
+        self._trees = snapshot.Trees(self.repo)
+        self._oids: dict[tuple[str, str], str | None] = {}
 
     def oid(self, rev: str, path: str) -> str | None:
-        if (rev, path) not in self._cache:
-            self._cache[(rev, path)] = self._reader.oid(rev, path)
-        return self._cache[(rev, path)]
+        if (rev, path) not in self._oids:
+            self._oids[(rev, path)] = self._trees.oid(rev, path)
+        return self._oids[(rev, path)]
 
     def close(self) -> None:
-        self._reader.close()
+        self._trees.close()
 
     def __enter__(self) -> Detector:
         return self
@@ -159,7 +168,7 @@ class Detector:
                config: Config | None = None) -> Detection:
         if git.is_zero(update.new):
             return Detection(update, (), 0, "deleted: nothing to build")
-        config = config or snapshot.load(self.repo, update.new)
+        config = config or load_config(self._trees.at(update.new))
         settings = config.settings
         total = len(config.pipelines)
 
@@ -200,15 +209,17 @@ class Detector:
         return base, f"compared with merge base on {default}"
 
     def _everything(self, update: RefUpdate, config: Config, reason: str) -> Detection:
+        owners = owned_paths(config)
         affected = tuple(
-            Affected(p.name, reason, content_key(self.oid, update.new, source_paths(config, p)))
+            Affected(p.name, reason,
+                     content_key(self.oid, update.new, source_paths(config, p, owners)))
             for p in sorted(config.pipelines.values(), key=lambda p: p.name))
         return Detection(update, affected, len(config.pipelines), reason)
 
     def _compare(self, update: RefUpdate, config: Config, base: str, why: str) -> Detection:
-        affected = []
+        affected, owners = [], owned_paths(config)
         for pipeline in sorted(config.pipelines.values(), key=lambda p: p.name):
-            paths = source_paths(config, pipeline)
+            paths = source_paths(config, pipeline, owners)
             changed = [(p, role) for p, role in paths
                        if self.oid(base, p) != self.oid(update.new, p)]
             if self.oid(base, pipeline.file) is None:
