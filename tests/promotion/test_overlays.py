@@ -69,3 +69,20 @@ def test_kill_9_during_overlay_writes_leaves_old_or_new_never_torn(tmp_path: Pat
         assert content in (b"A" * 4_000_000, b"B" * 4_000_000)
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "kustomization.yaml"]
     assert all(name.startswith(".kustomization.yaml.") for name in leftovers)
+
+
+def test_the_local_deployer_reads_the_rendered_deployment_of_the_real_services() -> None:
+    from conveyor import config, deploy
+
+    cfg = config.load_dir(REPO)
+    documents = overlays.render(REPO, "staging")
+    gateway = deploy.plan(cfg, "staging", cfg.pipeline("gateway"), documents)
+    strength = deploy.address(cfg, "staging", "password-strength")
+    assert gateway.env["PASSWORD_STRENGTH_ADDR"] == strength
+    assert strength.startswith("127.0.0.1:22")
+    assert "HOST" not in gateway.env and "PORT" not in gateway.env
+    assert (gateway.health, gateway.replicas) == ("/readyz", 2)
+    assert deploy.plan(cfg, "staging", cfg.pipeline("password-strength"), documents).health \
+        == "grpc"
+    assert deploy.port(cfg, "staging", "gateway") != deploy.port(cfg, "staging",
+                                                                 "password-strength")
