@@ -38,7 +38,8 @@ def test_the_repository_config_loads(monorepo: Path) -> None:
 def test_a_wrong_type_names_file_and_key(monorepo: Path) -> None:
     text = (monorepo / "pipelines/gateway.toml").read_text()
     (monorepo / "pipelines/gateway.toml").write_text(text.replace("port = 8080", 'port = "x"'))
-    with pytest.raises(ConveyorError, match=r"pipelines/gateway.toml: image.port: must be an integer"):
+    expected = r"pipelines/gateway.toml: image.port: must be an integer"
+    with pytest.raises(ConveyorError, match=expected):
         config.load_dir(monorepo)
 
 

@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS promotions (
     previous_digest TEXT,
     revision TEXT,                    -- the image's source revision
     commit_id TEXT,                   -- the overlay commit in the central repository
-    phase TEXT NOT NULL,              -- started | committed | deployed | verified | failed | rolled-back
+    -- started | committed | deployed | verified | failed | rolled-back
+    phase TEXT NOT NULL,
     rollback INTEGER NOT NULL DEFAULT 0,
     actor TEXT NOT NULL,
     approver TEXT,

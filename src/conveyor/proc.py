@@ -59,7 +59,8 @@ def run(
     if check and not result.ok:
         detail = stderr.decode("utf-8", "replace").strip().splitlines()
         last = detail[-1] if detail else f"exit {result.returncode}"
-        raise ConveyorError(f"{os.path.basename(argv[0])} {argv[1] if len(argv) > 1 else ''}: {last}")
+        command = " ".join(os.path.basename(a) for a in argv[:2])
+        raise ConveyorError(f"{command}: {last}")
     return result
 
 
