@@ -82,6 +82,8 @@ def wait_idle(bare: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    parser.add_argument("--budget-ms", help="conveyor.hookBudgetMs for the hooked repository "
+                        "(0: detection always in the dispatcher)")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -106,6 +108,9 @@ def main() -> int:
     noop.write_text("#!/bin/sh\ncat >/dev/null\n")
     noop.chmod(0o755)
     hook_install.install(hooked)
+    if args.budget_ms is not None:
+        git(hooked, "config", "conveyor.hookBudgetMs", args.budget_ms)
+        print(f"conveyor.hookBudgetMs = {args.budget_ms}")
     for bare in (hooked, plain):
         timed_push(source, bare, base)
     wait_idle(hooked)

@@ -27,9 +27,12 @@ def trusted_settings(repo: Path, updates: Sequence[RefUpdate], env: Mapping[str,
     """Settings on the default branch before this push; a first push is judged by itself."""
     head = git.rev_parse(repo, "HEAD")
     if head:
-        settings = snapshot.load(repo, head).settings
-        current = git.rev_parse(repo, f"refs/heads/{settings.default_branch}")
-        return snapshot.load(repo, current).settings if current and current != head else settings
+        with snapshot.Trees(repo) as trees:  # conveyor.toml only: pipelines are not needed
+            settings = config.load_settings(trees.at(head))
+            current = git.rev_parse(repo, f"refs/heads/{settings.default_branch}")
+            if current and current != head:
+                settings = config.load_settings(trees.at(current))
+        return settings
     for update in updates:  # new objects are visible only through the quarantine env
         if not git.is_zero(update.new):
             data = git.run(repo, "cat-file", "blob", f"{update.new}:conveyor.toml",
