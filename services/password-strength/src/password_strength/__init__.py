@@ -1,0 +1,1 @@
+"""Password strength: a learned character model combined with zxcvbn, served over gRPC."""

