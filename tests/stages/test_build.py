@@ -89,6 +89,7 @@ def test_a_missing_dockerfile_is_named(monorepo: Path) -> None:
     write(monorepo, "pipelines/names.toml",
           (monorepo / "pipelines/names.toml").read_text().replace(
               'repository =', 'dockerfile = "services/names/Nope"\nrepository ='))
+    write(monorepo, "services/names/NOTES", "new content, so nothing is reused\n")
     head = commit(monorepo, "bad dockerfile path")
     with pytest.raises(ConveyorError, match="services/names/Nope"):
         images.build(config.load_dir(monorepo), monorepo, head, "names",
