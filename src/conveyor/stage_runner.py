@@ -20,8 +20,12 @@ def build(ctx: StageContext) -> StageResult:
     figures = {"content_key": built.image.content_key, "reused": built.reused,
                "seconds": round(built.seconds, 2), "reference": built.image.reference}
     verb = "reused" if built.reused else "built and pushed"
+    # Later stages and the Jenkinsfile's promotion stages read the digest from here.
+    digest_file = ctx.report("digest")
+    digest_file.write_text(built.image.digest + "\n")
     return StageResult("build", True, built.image.digest,
-                       f"build: {verb} {built.image.reference}", figures)
+                       f"build: {verb} {built.image.reference}", figures,
+                       reports=(str(digest_file),))
 
 
 RUNNERS: dict[str, Callable[[StageContext], StageResult]] = {

@@ -29,7 +29,10 @@ def test_stages_read_jenkins_environment_and_record_the_build_url(
     assert cli.main(["stage", "unit", "--reports", str(monorepo / "out")]) == 0
     assert (monorepo / "out" / "unit.xml").is_file()
 
-    records = evidence.for_digest(_digest_of(capsys.readouterr().out))
+    digest = _digest_of(capsys.readouterr().out)
+    # The Jenkinsfile's promotion stages read the digest the build stage wrote.
+    assert (monorepo / "reports" / "names" / "digest").read_text().strip() == digest
+    records = evidence.for_digest(digest)
     assert {e.stage for e in records} == {"build", "unit"}
     assert all(e.executor_url and e.executor_url.endswith("/names/7/") for e in records)
     assert all(e.run_id == "jenkins-conveyor-names-7" and e.revision == head for e in records)
