@@ -1,0 +1,3 @@
+from password_strength.server import main
+
+raise SystemExit(main())
