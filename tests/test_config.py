@@ -116,3 +116,12 @@ def test_branch_patterns(monorepo: Path) -> None:
     settings = config.load_dir(monorepo).settings
     assert settings.may_promote("main") and not settings.may_promote("feature/x")
     assert settings.triggers("feature/x")
+
+
+def test_integration_dependencies_must_not_loop(monorepo: Path) -> None:
+    path = monorepo / "pipelines/password-strength.toml"
+    looped = path.read_text().replace("[integration]\n", '[integration]\nneeds = ["gateway"]\n')
+    path.write_text(looped)
+    with pytest.raises(ConveyorError, match=r"cycle: .*gateway -> password-strength -> gateway|"
+                                            r"cycle: .*password-strength -> gateway -> password"):
+        config.load_dir(monorepo)

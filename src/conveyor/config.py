@@ -138,6 +138,7 @@ class Policy:
     promotion_identity: str  # "Name <email>"
     protected_paths: Mapping[str, tuple[str, ...]]  # path prefix -> identities allowed
     ref_pattern: str  # allowed ref names (regex on the full ref)
+    guard: bool = False  # pre-receive refuses pushes while the CI spool cannot be written
 
 
 @dataclass(frozen=True)
@@ -413,6 +414,7 @@ def load_settings(source: Source) -> Settings:
                                           "Conveyor Promotions <promotions@conveyor.invalid>"),
             protected_paths={p: protected.strings(p) for p in protected.data},
             ref_pattern=policy.text("ref_pattern", r"^refs/(heads|tags)/[^\x00-\x1f\x7f]+$"),
+            guard=policy.flag("guard", False),
         ),
     )
 
@@ -497,7 +499,25 @@ def load(source: Source) -> Config:
         for needed in pipeline.integration.needs:
             if needed not in pipelines:
                 raise ConfigError(pipeline.file, "integration.needs", f"unknown service {needed!r}")
+    _check_no_cycle(pipelines)
     return Config(settings, pipelines)
+
+
+def _check_no_cycle(pipelines: Mapping[str, Pipeline]) -> None:
+    """Services start their dependencies first, so `integration.needs` must not loop."""
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            cycle = " -> ".join((*path[path.index(name):], name))
+            raise ConfigError(pipelines[path[-1]].file, "integration.needs", f"cycle: {cycle}")
+        if name not in done:
+            for needed in pipelines[name].integration.needs:
+                visit(needed, (*path, name))
+            done.add(name)
+
+    for name in pipelines:
+        visit(name, ())
 
 
 def load_dir(root: str | os.PathLike[str]) -> Config:

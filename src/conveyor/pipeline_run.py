@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import config as config_module
-from . import db, flock, git, stage_runner, state, workspace
+from . import db, git, run_queue, stage_runner, state, workspace
 from .errors import ConveyorError
 from .redact import redact
 from .stage_context import StageContext
@@ -76,8 +76,10 @@ def run(repo: Path, service: str, revision: str | None = None, *, trigger_id: st
         out(f"run {run_id} already finished: {row['status']}")
         return 0 if row["status"] == "passed" else 1
     folder = run_folder(run_id)
-    with flock.hold(state.subdir("locks") / "local-runs.lock",
-                    on_wait=lambda: out(f"{run_id}: queued behind another local run")):
+    # Automatic promotion happens inside the turn, so a dependent service's run finds its
+    # dependencies already promoted when it looks for them.
+    with run_queue.turn(config, run_id,
+                        on_wait=lambda: out(f"{run_id}: queued behind another local run")):
         _set_status(run_id, "running")
         status = "failed"
         try:
@@ -85,11 +87,11 @@ def run(repo: Path, service: str, revision: str | None = None, *, trigger_id: st
             status = "passed" if code == 0 else "failed"
         finally:
             _set_status(run_id, status, finished=True)
-    if code:
-        return code
-    out(f"{service}: all stages passed for {digest} (run {run_id}, logs in {folder})")
-    assert digest
-    return _autopromote(config, service, digest, commit, ref, str(repo), out)
+        if code:
+            return code
+        out(f"{service}: all stages passed for {digest} (run {run_id}, logs in {folder})")
+        assert digest
+        return _autopromote(config, service, digest, commit, ref, str(repo), out)
 
 
 def _stages(repo: Path, config: config_module.Config, service: str, commit: str, ref: str,
