@@ -20,6 +20,7 @@ from .redact import RedactingFilter, redact
 COMMAND_MODULES = (
     "version",
     "base",
+    "demo",
     "plan",
     "hook",
     "dispatch",

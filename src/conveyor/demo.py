@@ -1,0 +1,302 @@
+"""The embedded demo: this monorepo, pushed to a local central repository, to production.
+
+Everything lives under the state directory (`demo/central.git`, `demo/work`), so running it
+twice is safe (the second run only pushes what changed) and `clean` removes all of it.
+The flow is the real one: `git push` → hook → dispatcher → local executor → stages →
+automatic promotion to test and staging; production is approved explicitly here, as a
+release manager would with `conveyor promote --approve`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import (
+    base_image,
+    config,
+    containers,
+    db,
+    git,
+    hook_install,
+    ledger,
+    promotion,
+    registry_server,
+    spool,
+    state,
+    status,
+)
+from .errors import ConveyorError
+
+Progress = Callable[[str], None]
+PIPELINE_TIMEOUT = 2400.0
+DASHBOARD_PORT = 8765
+CHANGED_FILE = "services/gateway/src/gateway/__init__.py"
+
+
+@dataclass
+class Push:
+    revision: str
+    services: list[str]
+    pushed_at: float
+
+
+@dataclass
+class Result:
+    central: Path
+    pushes: list[Push] = field(default_factory=list)
+    production: dict[str, str] = field(default_factory=dict)  # service -> digest
+    second_push_seconds: float | None = None
+
+
+def folder() -> Path:
+    return state.subdir("demo")
+
+
+def up(source: Path, progress: Progress = print, *, dashboard: bool = True) -> Result:
+    """Run the whole flow; returns what happened (the demo test reads it)."""
+    settings = config.load_dir(source).settings
+    if settings.registry.embedded:
+        progress(f"registry: {registry_server.start(settings.registry.address).address}")
+    progress(f"base image: {base_image.ensure(base_image.default_recipe_dir(source), progress)}")
+    central, work = _central_repository(progress), _work_clone(source, progress)
+    result = Result(central)
+
+    progress("push 1: the monorepo as it is committed")
+    first = _push(work, central, progress)
+    result.pushes.append(first)
+    _drive_to_production(work, central, first, progress, result)
+
+    progress(f"push 2: a one-line change to gateway ({CHANGED_FILE})")
+    _change_gateway(work)
+    second = _push(work, central, progress)
+    result.pushes.append(second)
+    if second.services != ["gateway"]:
+        raise ConveyorError(f"push 2 should rebuild only gateway, it rebuilt {second.services}")
+    _drive_to_production(work, central, second, progress, result)
+    result.second_push_seconds = time.time() - second.pushed_at
+    progress(f"push 2 → gateway healthy in production: {result.second_push_seconds:.0f} s")
+
+    data = status.collect(config.load_dir(work), str(central))
+    progress(status.render_table(data))
+    _say_what_stayed(data, progress)
+    if dashboard:
+        progress(f"dashboard: {_start_dashboard(work, central)}")
+    return result
+
+
+def clean(source: Path, progress: Progress = print) -> None:
+    """Remove everything the demo made: containers, registry and its data, state, repositories."""
+    _stop_dashboard()
+    home = state.home()
+    environments = [env.name for env in config.load_dir(source).settings.environments]
+    removed = [name for env in environments
+               for name in containers.remove_labelled({"conveyor.env": env})]
+    progress(f"removed {len(removed)} deployed container(s)")
+    address = config.load_dir(source).settings.registry.address
+    if registry_server.stop(address):
+        progress(f"stopped the registry on {address}")
+    shutil.rmtree(home, ignore_errors=True)
+    progress(f"removed {home}")
+
+
+# ----------------------------------------------------------------- repositories
+
+
+def _central_repository(progress: Progress) -> Path:
+    central = folder() / "central.git"
+    if not central.is_dir():
+        git.run(folder(), "init", "--quiet", "--bare", "--initial-branch=main", str(central))
+        progress(f"central repository: created {central}")
+    for line in hook_install.install(central):
+        progress(f"hook: {line}")
+    return central
+
+
+def _work_clone(source: Path, progress: Progress) -> Path:
+    """A clone of the developer's committed HEAD whose origin is the central repository."""
+    work = folder() / "work"
+    if git.run(source, "status", "--porcelain", "--untracked-files=no").stdout.strip():
+        progress("note: uncommitted changes in your checkout are not part of the demo")
+    if not work.is_dir():
+        git.run(folder(), "clone", "--quiet", "--no-hardlinks", str(source), str(work))
+    else:
+        git.run(work, "fetch", "--quiet", str(source), "HEAD")
+        git.run(work, "merge", "--quiet", "--no-edit", "FETCH_HEAD", env=_identity())
+    git.run(work, "checkout", "--quiet", "-B", "main")
+    git.run(work, "remote", "remove", "origin", check=False)
+    git.run(work, "remote", "add", "origin", str(folder() / "central.git"))
+    return work
+
+
+def _identity() -> dict[str, str]:
+    who = f"{getpass.getuser()} (conveyor demo)"
+    return {"GIT_AUTHOR_NAME": who, "GIT_AUTHOR_EMAIL": "demo@conveyor.invalid",
+            "GIT_COMMITTER_NAME": who, "GIT_COMMITTER_EMAIL": "demo@conveyor.invalid"}
+
+
+def _change_gateway(work: Path) -> None:
+    path = work / CHANGED_FILE
+    text = path.read_text().rstrip("\n").split("\n")
+    kept = [line for line in text if not line.startswith("DEMO_CHANGE = ")]
+    path.write_text("\n".join([*kept, f"DEMO_CHANGE = {time.time_ns()}  # made by the demo"])
+                    + "\n")
+    git.run(work, "commit", "--quiet", "-am", "gateway: a one-line change (conveyor demo)",
+            env=_identity())
+
+
+def _push(work: Path, central: Path, progress: Progress) -> Push:
+    """Pull what promotions committed, push, and show what the hook said."""
+    git.run(work, "pull", "--quiet", "--rebase", "origin", "main", check=False, env=_identity())
+    revision = git.output(work, "rev-parse", "HEAD")
+    pushed_at = time.time()
+    answer = git.run(work, "push", "origin", "HEAD:refs/heads/main", timeout=120)
+    for line in answer.stderr.decode("utf-8", "replace").splitlines():
+        if "conveyor" in line:
+            progress(f"  {line.strip()}")
+    services = _detected_services(central, revision)
+    progress(f"  {revision[:12]}: {', '.join(services) or 'nothing to build'}")
+    return Push(revision, services, pushed_at)
+
+
+def _detected_services(central: Path, revision: str, timeout: float = 120.0) -> list[str]:
+    """The services the hook (or the dispatcher, for a slow push) queued for `revision`."""
+    deadline = time.monotonic() + timeout
+    with spool.Outbox(central) as outbox:
+        while time.monotonic() < deadline:
+            if not any(item.update.new == revision for item in outbox.received()):
+                return sorted({row.trigger.service for row in outbox.rows()
+                               if row.trigger.revision == revision})
+            time.sleep(0.5)
+    raise ConveyorError(f"change detection for {revision[:12]} did not finish in {timeout:g}s")
+
+
+# ----------------------------------------------------------------- pipelines & promotion
+
+
+def _drive_to_production(work: Path, central: Path, push: Push, progress: Progress,
+                         result: Result) -> None:
+    loaded = config.load_dir(work)
+    digests = {service: _wait_for_pipeline(central, push.revision, service, progress)
+               for service in push.services}
+    automatic = [env.name for env in loaded.settings.environments if env.automatic]
+    for service, digest in digests.items():
+        for env_name in automatic:
+            _wait_for_promotion(service, env_name, digest, progress)
+    for env in loaded.settings.environments:
+        if env.automatic:
+            continue
+        for service, digest in digests.items():
+            approver = f"{getpass.getuser()} (demo)"
+            progress(f"{service} → {env.name}: approving explicitly as {approver!r}; in a team "
+                     f"this is `conveyor promote {service} --to {env.name} --approve` by a "
+                     "release manager, or the Jenkins input step")
+            promotion.promote(loaded, service, env.name, central_url=str(central),
+                              digest=digest, actor=approver, approver=approver, wait=True,
+                              progress=lambda line: progress(f"  {line}"))
+            result.production[service] = digest
+
+
+def _wait_for_pipeline(central: Path, revision: str, service: str, progress: Progress) -> str:
+    """Follow the local run of `service` at `revision` stage by stage; its digest when green."""
+    deadline = time.monotonic() + PIPELINE_TIMEOUT
+    shown: set[str] = set()
+    conn = db.connect()
+    while time.monotonic() < deadline:
+        run = conn.execute("SELECT * FROM runs WHERE service = ? AND revision = ? ORDER BY"
+                           " started_at DESC LIMIT 1", (service, revision)).fetchone()
+        if run is None:
+            _check_not_parked(central, revision, service)
+        else:
+            for stage in conn.execute("SELECT * FROM stage_runs WHERE run_id = ? ORDER BY"
+                                      " started_at", (run["run_id"],)).fetchall():
+                if stage["stage"] not in shown:
+                    shown.add(stage["stage"])
+                    seconds = stage["finished_at"] - stage["started_at"]
+                    progress(f"  {service}: {stage['stage']} {stage['status']} ({seconds:.0f} s)")
+            if run["status"] == "failed":
+                raise ConveyorError(f"{service}: the pipeline failed; logs in {run['url']}")
+            if run["status"] == "passed" and run["digest"]:
+                return str(run["digest"])
+        time.sleep(1)
+    raise ConveyorError(f"{service}: no finished pipeline after {PIPELINE_TIMEOUT:g}s")
+
+
+def _check_not_parked(central: Path, revision: str, service: str) -> None:
+    with spool.Outbox(central) as outbox:
+        for row in outbox.rows("failed"):
+            if row.trigger.revision == revision and row.trigger.service == service:
+                raise ConveyorError(f"{service}: the trigger was parked: {row.last_error}")
+
+
+def _wait_for_promotion(service: str, env: str, digest: str, progress: Progress,
+                        timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ledger.is_verified(service, env, digest):
+            progress(f"  {service} → {env}: promoted automatically, deployed and verified")
+            return
+        newest = ledger.history(service, env)[:1]
+        if newest and newest[0].digest == digest and newest[0].phase in ("failed",
+                                                                          "rolled-back"):
+            raise ConveyorError(f"{service}: automatic promotion to {env} {newest[0].phase}")
+        time.sleep(1)
+    raise ConveyorError(f"{service}: not verified in {env} after {timeout:g}s")
+
+
+def _say_what_stayed(data: dict[str, object], progress: Progress) -> None:
+    services = data["services"]
+    assert isinstance(services, dict)
+    for name, service in services.items():
+        pinned = {cell["pinned"] for cell in service["environments"].values()}
+        if len(pinned) == 1 and None not in pinned:
+            progress(f"{name}: the same digest {next(iter(pinned))[:19]} runs in every "
+                     "environment")
+
+
+# ----------------------------------------------------------------- dashboard
+
+
+def _dashboard_pid_file() -> Path:
+    return folder() / "dashboard.pid"
+
+
+def _start_dashboard(work: Path, central: Path) -> str:
+    _stop_dashboard()
+    log = open(folder() / "dashboard.log", "ab")  # noqa: SIM115 - handed to the child
+    child = subprocess.Popen(
+        [sys.executable, "-m", "conveyor", "dashboard", "--port", str(DASHBOARD_PORT),
+         "--central", str(central), "--repo", str(work)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        env={**os.environ, "CONVEYOR_HOME": str(state.home())})
+    _dashboard_pid_file().write_text(f"{child.pid}\n")
+    address = f"127.0.0.1:{DASHBOARD_PORT}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            if containers.is_healthy(address, "/healthz"):
+                return f"http://{address}/ (pid {child.pid}; `conveyor demo --clean` stops it)"
+        except OSError:
+            time.sleep(0.3)
+    return f"not started, see {folder() / 'dashboard.log'}"
+
+
+def _stop_dashboard() -> None:
+    pid_file = _dashboard_pid_file() if (state.home() / "demo").is_dir() else None
+    if pid_file is None or not pid_file.is_file():
+        return
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.killpg(pid, signal.SIGTERM)
+    except (ValueError, ProcessLookupError, PermissionError):
+        pass
+    pid_file.unlink(missing_ok=True)
+
