@@ -33,6 +33,7 @@ class Model:
     intercept: float
     target_cap: float  # predictions at or above this mean "nothing recognisable"
     meta: dict[str, object]
+    sha256: str = ""  # of the file it was loaded from, for logs
 
     def predict(self, password: str) -> float:
         """log10 guesses, within [0, brute-force keyspace]."""
@@ -77,7 +78,8 @@ class Model:
             raise ModelError("model file is truncated")
         return cls(weights=weights, dense_weights=tuple(header["dense_weights"]),
                    dense_mean=tuple(header["dense_mean"]), intercept=header["intercept"],
-                   target_cap=header["target_cap"], meta=header["meta"])
+                   target_cap=header["target_cap"], meta=header["meta"],
+                   sha256=hashlib.sha256(data).hexdigest())
 
 
 def save(model: Model, path: Path) -> str:

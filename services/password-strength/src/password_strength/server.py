@@ -81,7 +81,7 @@ def main() -> int:
     running = start(config, Estimator(learned))
     log.info("serving %s on %s (%s, model %s)", service.SERVICE_NAME,
              f"{config.host}:{running.port}", "tls" if config.uses_tls else "plaintext",
-             learned.meta.get("sha256", "trained in image"))
+             learned.sha256[:12])
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -1,6 +1,7 @@
 import time
 
 import pytest
+
 from password_strength import crack_time, limits
 from password_strength.estimator import Estimator, score_of
 

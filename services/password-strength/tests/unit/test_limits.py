@@ -1,4 +1,5 @@
 import pytest
+
 from password_strength import limits
 
 

@@ -2,6 +2,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from password_strength import features, model, sources, train
 
 

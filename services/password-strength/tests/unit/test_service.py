@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from password_strength import server, service
 from password_strength.estimator import Estimator
 from password_strength.settings import Settings
