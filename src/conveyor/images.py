@@ -22,7 +22,7 @@ from typing import Any
 import docker.errors
 import requests
 
-from . import base_image, build_context, changes, db, engine, flock, git, registry_server, state
+from . import base_image, build_context, changes, db, engine, git, locks, registry_server, state
 from .config import Config, Pipeline, Settings
 from .errors import ConveyorError, Retryable
 from .registry import Client
@@ -94,7 +94,7 @@ def build(config: Config, repo: str | os.PathLike[str], revision: str, service: 
     key = content_key(repo, revision, config, service)
     client = registry_client(config.settings)
     repository = f"{client.address}/{pipeline.image}"
-    with flock.hold(state.subdir("locks") / f"build-{service}-{key}.lock",
+    with locks.hold(state.subdir("locks") / f"build-{service}-{key}.lock",
                     on_wait=lambda: progress(f"waiting for another build of {service} {key}")):
         digest = client.manifest_digest(pipeline.image, key)
         if digest is not None:

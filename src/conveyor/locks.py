@@ -1,7 +1,7 @@
-"""One promotion per environment at a time: an flock on a file under the state directory.
+"""Advisory file locks (flock): builds, registry start, one promotion per environment.
 
-The lock dies with its holder (the kernel drops it when the process exits, even on kill -9),
-so a crashed promotion never leaves a stale lock behind.
+A lock dies with its holder (the kernel drops it when the process exits, even on kill -9),
+so a crash never leaves a stale lock behind.
 """
 
 from __future__ import annotations
@@ -10,12 +10,31 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from . import state
 from .errors import Refusal
 
 POLL_SECONDS = 0.1
+
+
+@contextlib.contextmanager
+def hold(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `path`, waiting as long as it takes; `on_wait` is called
+    once if someone else holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import flock, proc, state
+from . import locks, proc, state
 from .errors import ConveyorError
 
 NPM_TIMEOUT = 300.0
@@ -31,7 +31,7 @@ def package_name(spec: str) -> str:
 def fetch(spec: str) -> Path:
     """The package tarball for `spec`, from the cache or from `npm pack`."""
     folder = state.subdir("npm", hashlib.sha256(spec.encode()).hexdigest()[:24])
-    with flock.hold(folder / ".lock"):
+    with locks.hold(folder / ".lock"):
         tarballs = sorted(folder.glob("*.tgz"))
         if tarballs:
             return tarballs[0]

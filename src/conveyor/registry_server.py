@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import flock, state
+from . import locks, state
 from .errors import ConveyorError, Retryable
 from .registry import Client
 
@@ -85,7 +85,7 @@ def start(address: str, directory: Path | None = None, *, readonly: bool = False
     """Start the registry unless it already answers; wait until `/v2/` answers."""
     srv = server(address, directory)
     client = Client(srv.address)
-    with flock.hold(srv.directory / "start.lock"):
+    with locks.hold(srv.directory / "start.lock"):
         if client.is_up():
             return srv
         if not Path(BINARY).is_file():

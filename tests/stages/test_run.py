@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conveyor import cli, db, flock, pipeline_run, state
+from conveyor import cli, config, db, pipeline_run, run_queue
 from conveyor.config import load_dir
 from conveyor.executors import Trigger
 from conveyor.executors.local import LocalExecutor
@@ -88,18 +88,22 @@ def test_submitting_the_same_trigger_twice_gives_one_run(monorepo: Path) -> None
     assert "no commit ffffffff" in log.read_text()  # the detached run really ran
 
 
-def test_runs_on_one_machine_queue_on_one_lock() -> None:
-    waited: list[str] = []
-    lock = state.subdir("locks") / "local-runs.lock"
+def test_runs_on_one_machine_take_turns(monorepo: Path) -> None:
+    loaded = config.load_dir(monorepo)
+    service = next(iter(loaded.pipelines))
+    for run_id in ("first", "second"):
+        pipeline_run.queue(run_id, service, "0" * 40)
+    order: list[str] = []
 
     def second_run() -> None:
-        with flock.hold(lock, on_wait=lambda: waited.append("queued")):
-            waited.append("running")
+        with run_queue.turn(loaded, "second", on_wait=lambda: order.append("second waits")):
+            order.append("second runs")
 
-    with flock.hold(lock):
+    with run_queue.turn(loaded, "first", on_wait=lambda: order.append("first waits")):
         thread = threading.Thread(target=second_run)
         thread.start()
-        time.sleep(0.3)
-        assert waited == ["queued"]
-    thread.join(5)
-    assert waited == ["queued", "running"]
+        time.sleep(1.5)
+        assert order == ["second waits"]  # the older run goes first
+        pipeline_run._set_status("first", "passed", finished=True)
+    thread.join(10)
+    assert order == ["second waits", "second runs"]
