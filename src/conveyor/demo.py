@@ -54,6 +54,7 @@ class Result:
     central: Path
     pushes: list[Push] = field(default_factory=list)
     production: dict[str, str] = field(default_factory=dict)  # service -> digest
+    built: list[dict[str, str]] = field(default_factory=list)  # per push: service -> digest
     second_push_seconds: float | None = None
 
 
@@ -187,6 +188,7 @@ def _drive_to_production(work: Path, central: Path, push: Push, progress: Progre
     loaded = config.load_dir(work)
     digests = {service: _wait_for_pipeline(central, push.revision, service, progress)
                for service in push.services}
+    result.built.append(digests)
     automatic = [env.name for env in loaded.settings.environments if env.automatic]
     for service, digest in digests.items():
         for env_name in automatic:
