@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import string
 import zlib
+from collections import Counter
 
 N_HASHED = 1 << 18
 NGRAM_SIZES = (1, 2, 3, 4, 5)
@@ -48,23 +49,23 @@ def _char_class(c: str) -> str:
 
 def hashed_counts(password: str) -> dict[int, float]:
     """Sparse n-gram counts, L2-normalised so long strings do not simply add up."""
-    counts: dict[int, float] = {}
-    # n-grams of UTF-8 bytes: slicing bytes is cheap, and crc32's start value keeps the
-    # character and shape families apart.
-    _count(counts, b"\x02" + _utf8(skeleton(password)) + b"\x03", NGRAM_SIZES, 0)
-    _count(counts, b"\x02" + shape(password).encode() + b"\x03", SHAPE_NGRAM_SIZES, 1)
+    counts = Counter(hashed_keys(password))
     norm = math.sqrt(sum(v * v for v in counts.values()))
     return {k: v / norm for k, v in counts.items()}
 
 
-def _count(counts: dict[int, float], text: bytes, sizes: tuple[int, ...], family: int) -> None:
+def hashed_keys(password: str) -> list[int]:
+    """The hashed n-grams of the password, repeats included.
+
+    n-grams are taken over UTF-8 bytes (slicing bytes is cheap) and crc32's start value keeps
+    the character and shape families apart."""
     crc = zlib.crc32
     mask = N_HASHED - 1
-    get = counts.get
-    for n in sizes:
-        for i in range(len(text) - n + 1):
-            key = crc(text[i:i + n], family) & mask
-            counts[key] = get(key, 0.0) + 1.0
+    text = b"\x02" + _utf8(skeleton(password)) + b"\x03"
+    form = b"\x02" + shape(password).encode() + b"\x03"
+    return ([crc(text[i:i + n]) & mask for n in NGRAM_SIZES for i in range(len(text) - n + 1)]
+            + [crc(form[i:i + n], 1) & mask
+               for n in SHAPE_NGRAM_SIZES for i in range(len(form) - n + 1)])
 
 
 def _utf8(text: str) -> bytes:
@@ -73,22 +74,20 @@ def _utf8(text: str) -> bytes:
 
 def dense(password: str) -> list[float]:
     length = len(password)
-    upper = sum(c.isupper() for c in password)
-    digits = sum(c.isdigit() for c in password)
-    separators = sum(c in _SEPARATORS for c in password)
-    lower = sum(c.islower() for c in password)
-    symbols = length - upper - digits - lower - separators
+    form = shape(password)
+    upper, digits, lower = form.count("U"), form.count("d"), form.count("l")
+    separators, symbols = form.count("s"), form.count("p")
     return [
         float(length),
         math.log1p(length),
-        float(sum(1 for k in (upper, digits, lower, symbols + separators) if k)),
+        float((upper > 0) + (digits > 0) + (lower > 0) + (symbols + separators > 0)),
         log10_keyspace(password) / 10.0,
         float(upper),
         float(digits),
         float(symbols),
         float(separators),
         len(set(password)) / max(length, 1),
-        float(shape(password).count("sl")),
+        float(form.count("sl")),
     ]
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +39,10 @@ class Model:
 
     def predict(self, password: str) -> float:
         """log10 guesses, within [0, brute-force keyspace]."""
-        counts = features.hashed_counts(password)
-        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        val = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        total = self.intercept + float(self.weights[idx] @ val)
+        keys = features.hashed_keys(password)
+        # w . (counts / |counts|): summing w over the keys with repeats is w . counts.
+        norm = math.sqrt(sum(c * c for c in Counter(keys).values()))
+        total = self.intercept + float(self.weights[keys].sum(dtype=np.float64)) / norm
         for w, m, x in zip(self.dense_weights, self.dense_mean, features.dense(password),
                            strict=True):
             total += w * (x - m)

@@ -11,6 +11,7 @@ import math
 import random
 import sys
 import time
+from array import array
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,19 +45,20 @@ def examples_from(corpus: sources.Corpus, scale: float, seed: int) -> list[synth
 
 def fit(examples: Sequence[synthetic.Example], meta: dict[str, object]) -> Model:
     started = time.process_time()
-    rows, cols, vals = [], [], []
-    dense_rows = []
-    for i, (password, _) in enumerate(examples):
-        counts = features.hashed_counts(password)
-        rows.extend([i] * len(counts))
-        cols.extend(counts.keys())
-        vals.extend(counts.values())
-        dense_rows.append(features.dense(password))
-    dense = np.asarray(dense_rows, dtype=np.float64)
+    dense = np.asarray([features.dense(password) for password, _ in examples], dtype=np.float64)
     mean = dense.mean(axis=0)
     scale = dense.std(axis=0)
     scale[scale == 0] = 1.0
-    hashed = sparse.csr_matrix((np.asarray(vals), (np.asarray(rows), np.asarray(cols))),
+    # CSR built straight into typed arrays: lists of Python numbers would take gigabytes.
+    indptr, indices, data = array("q", [0]), array("i"), array("d")
+    for password, _ in examples:
+        counts = features.hashed_counts(password)
+        indices.extend(counts.keys())
+        data.extend(counts.values())
+        indptr.append(len(indices))
+    hashed = sparse.csr_matrix((np.frombuffer(data, dtype=np.float64),
+                                np.frombuffer(indices, dtype=np.int32),
+                                np.frombuffer(indptr, dtype=np.int64)),
                                shape=(len(examples), features.N_HASHED))
     x = sparse.hstack([hashed, sparse.csr_matrix((dense - mean) / scale)], format="csr")
     print(f"features: {time.process_time() - started:.1f}s cpu", file=sys.stderr)
