@@ -16,22 +16,13 @@ from dataclasses import dataclass
 from . import git, snapshot
 from .config import Config, Pipeline
 from .config import load as load_config
-from .errors import ConveyorError
 from .executors import Trigger
+from .ref_updates import RefUpdate, parse_updates
 
 SKIP_OPTION = "conveyor.skip"
 ALL_OPTION = "conveyor.all"
-
-
-@dataclass(frozen=True)
-class RefUpdate:
-    old: str
-    new: str
-    ref: bytes  # exactly as git gave it
-
-    @property
-    def ref_text(self) -> str:
-        return self.ref.decode("utf-8", "backslashreplace")
+__all__ = ["Affected", "Detection", "Detector", "RefUpdate", "content_key", "parse_updates",
+           "service_key", "source_paths", "trigger_id", "triggers_for"]
 
 
 @dataclass(frozen=True)
@@ -47,24 +38,6 @@ class Detection:
     affected: tuple[Affected, ...]
     services_total: int
     note: str  # why nothing (or everything) is built, for the record
-
-
-def parse_updates(data: bytes) -> list[RefUpdate]:
-    """`<old> SP <new> SP <ref> LF` lines, exactly; the ref is kept as bytes."""
-    updates = []
-    for line in data.split(b"\n"):
-        if not line:
-            continue
-        old, sep1, rest = line.partition(b" ")
-        new, sep2, ref = rest.partition(b" ")
-        if not (sep1 and sep2 and ref and _is_oid(old) and _is_oid(new)):
-            raise ConveyorError(f"malformed ref update line: {line!r}")
-        updates.append(RefUpdate(old.decode(), new.decode(), ref))
-    return updates
-
-
-def _is_oid(value: bytes) -> bool:
-    return len(value) in (40, 64) and all(c in b"0123456789abcdef" for c in value)
 
 
 def trigger_id(service: str, content_key: str, ref: bytes, new: str) -> str:

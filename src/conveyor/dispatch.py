@@ -194,6 +194,7 @@ def run(repo: str | os.PathLike[str], once: bool = False) -> int:
 
 
 def main() -> int:
+    os.chdir("/")  # started from a hook in the bare repository: hold no directory
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         return run(sys.argv[1])

@@ -12,24 +12,28 @@ Conveyor's own is one warning line and exit 0.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, TYPE_CHECKING
 
-from . import git
-from .changes import Detection, Detector, RefUpdate, parse_updates
+from . import hook_git
 from .crashpoints import crash_point
 from .errors import ConveyorError
-from .spool import Outbox, Received, directory
+from .ref_updates import RefUpdate, parse_updates
+
+if TYPE_CHECKING:
+    from .changes import Detection
+
+# Imports are part of every push's time: this module and what pre-receive needs (policy,
+# hook_git, ref_updates) stay free of subprocess, dataclasses, sqlite3, tomllib and
+# conveyor.config; post-receive imports the spool and detection when it has work.
 
 DEFAULT_BUDGET_S = 0.5
 
 
-def say(out: BinaryIO, line: str) -> None:
+def say(out: IO[bytes], line: str) -> None:
     out.write(f"conveyor: {line}\n".encode("utf-8", "backslashreplace"))
     out.flush()
 
@@ -46,8 +50,8 @@ def push_options(env: Mapping[str, str]) -> list[str]:
 def budget(repo: Path) -> float:
     explicit = os.environ.get("CONVEYOR_HOOK_BUDGET_MS")
     if explicit is None:
-        result = git.run(repo, "config", "--get", "conveyor.hookBudgetMs", check=False)
-        explicit = result.text().strip() if result.ok else None
+        code, value = hook_git.run(repo, "config", "--get", "conveyor.hookBudgetMs")
+        explicit = value.decode("utf-8", "replace").strip() if code == 0 else None
     try:
         return float(explicit) / 1000 if explicit else DEFAULT_BUDGET_S
     except ValueError:
@@ -63,12 +67,14 @@ def describe(detection: Detection) -> list[str]:
 # ---------------------------------------------------------------- post-receive
 
 
-def post_receive(repo: Path, data: bytes, env: Mapping[str, str], out: BinaryIO) -> int:
+def post_receive(repo: Path, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
     try:
         crash_point("before-spool-write")
         updates = parse_updates(data)
         if not updates:
             return 0
+        from .spool import Outbox
+
         with Outbox(repo) as outbox:
             ids = outbox.receive(updates, push_options(env))
         crash_point("after-spool-write")
@@ -85,11 +91,15 @@ def post_receive(repo: Path, data: bytes, env: Mapping[str, str], out: BinaryIO)
 def _detect_within(repo: Path, ids: Sequence[int], updates: Sequence[RefUpdate],
                    options: Sequence[str], seconds: float) -> list[str]:
     """Detect in a worker thread; whatever is not done within `seconds` stays queued."""
+    import threading
+
+    from .changes import Detector
+    from .dispatch import detect
+    from .spool import Outbox, Received
+
     done: list[Detection | None] = []
 
     def work() -> None:
-        from .dispatch import detect
-
         with Outbox(repo) as outbox, Detector(repo) as detector:
             for update_id, update in zip(ids, updates, strict=True):
                 done.append(detect(outbox, detector, Received(update_id, update,
@@ -107,22 +117,43 @@ def _detect_within(repo: Path, ids: Sequence[int], updates: Sequence[RefUpdate],
 
 
 def start_dispatcher(repo: Path) -> None:
-    """The dispatcher in its own session, stdio not inherited: the push never waits on it."""
-    log = open(directory(repo) / "dispatch.log", "ab")  # noqa: SIM115
+    """The dispatcher in its own session, stdio not inherited: the push never waits on it.
+
+    posix_spawn, not subprocess (cheaper to import); no descriptor of the hook's reaches it
+    but /dev/null and the log, so git never waits for it to close a pipe. It is not waited
+    for: it outlives the hook, and init reaps it."""
+    log = os.open(repo / "conveyor" / "dispatch.log",
+                  os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        subprocess.Popen(
-            [sys.executable, "-m", "conveyor.dispatch", str(repo)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            start_new_session=True, close_fds=True, cwd="/", env=git.clean_env(),
-        )
+        actions: list[tuple[int | str, ...]] = [
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, log, 1),
+            (os.POSIX_SPAWN_DUP2, log, 2),
+        ]
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds() if fd > 2]
+        os.posix_spawn(sys.executable, [sys.executable, "-m", "conveyor.dispatch", str(repo)],
+                       hook_git.clean_env(), file_actions=actions, setsid=True)
     finally:
-        log.close()
+        os.close(log)
+
+
+def _inheritable_fds() -> list[int]:
+    """Descriptors a child would inherit (those git or a caller left without CLOEXEC)."""
+    found = []
+    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
+        try:
+            fd = int(name)
+            if os.get_inheritable(fd):
+                found.append(fd)
+        except (ValueError, OSError):
+            continue
+    return found
 
 
 # ---------------------------------------------------------------- pre-receive
 
 
-def pre_receive(repo: Path, data: bytes, env: Mapping[str, str], out: BinaryIO) -> int:
+def pre_receive(repo: Path, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
     from . import policy
 
     try:
@@ -138,7 +169,7 @@ def pre_receive(repo: Path, data: bytes, env: Mapping[str, str], out: BinaryIO) 
 # ---------------------------------------------------------------- entry point
 
 
-def run(name: str, repo: Path, data: bytes, env: Mapping[str, str], out: BinaryIO) -> int:
+def run(name: str, repo: Path, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
     if name == "post-receive":
         return post_receive(repo, data, env, out)
     if name == "pre-receive":

@@ -3,54 +3,137 @@
 The policy is read from conveyor.toml on the default branch as it is BEFORE the push (a push
 cannot loosen the rules it is judged by); only the very first push of the repository, when
 there is no default branch yet, is judged by its own configuration.
+
+pre-receive runs on every push, so this module keeps to a fast path: git through
+`hook_git` (no subprocess), and the policy part of conveyor.toml cached per blob id in
+`<bare>/conveyor/policy-cache/` (conveyor.config, tomllib and dataclasses are imported only
+when a conveyor.toml is seen for the first time). Protected paths cost one path-limited
+`git log` per pushed ref over the commits new to the repository, whatever their number.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import config, git, snapshot
-from .changes import RefUpdate
-from .config import Settings
+from . import hook_git
 from .errors import ConveyorError
-from .spool import Outbox
 
-QUARANTINE_VARS = ("GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY",
-                   "GIT_ALTERNATE_OBJECT_DIRECTORIES")
+if TYPE_CHECKING:
+    from .changes import RefUpdate
+    from .config import Settings
+
 EMAIL = re.compile(r"<([^>]*)>")
+CACHE_VERSION = 1
+ZERO = frozenset("0")
 
 
-def trusted_settings(repo: Path, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> (
-        Settings | None):
-    """Settings on the default branch before this push; a first push is judged by itself."""
-    head = git.rev_parse(repo, "HEAD")
-    if head:
-        with snapshot.Trees(repo) as trees:  # conveyor.toml only: pipelines are not needed
-            settings = config.load_settings(trees.at(head))
-            current = git.rev_parse(repo, f"refs/heads/{settings.default_branch}")
-            if current and current != head:
-                settings = config.load_settings(trees.at(current))
-        return settings
-    for update in updates:  # new objects are visible only through the quarantine env
-        if not git.is_zero(update.new):
-            data = git.run(repo, "cat-file", "blob", f"{update.new}:conveyor.toml",
-                           env=_objects_env(env), check=False)
-            return config.load_settings(_OneFile(data.stdout)) if data.ok else None
+class View:
+    """What pre-receive needs of conveyor.toml (a plain object: cheap to import and cache)."""
+
+    def __init__(self, default_branch: str, ref_pattern: str,
+                 protected_paths: Mapping[str, Sequence[str]], guard: bool) -> None:
+        self.default_branch = default_branch
+        self.ref_pattern = ref_pattern
+        self.protected_paths = {p: tuple(i) for p, i in protected_paths.items()}
+        self.guard = guard
+
+    @classmethod
+    def of(cls, settings: Settings) -> View:
+        return cls(settings.default_branch, settings.policy.ref_pattern,
+                   settings.policy.protected_paths, settings.policy.guard)
+
+    def as_json(self) -> dict[str, object]:
+        return {"version": CACHE_VERSION, "default_branch": self.default_branch,
+                "ref_pattern": self.ref_pattern,
+                "protected_paths": {p: list(i) for p, i in self.protected_paths.items()},
+                "guard": self.guard}
+
+
+def _is_zero(oid: str) -> bool:
+    return set(oid) == ZERO
+
+
+# ---------------------------------------------------------------- which configuration
+
+
+def _cache_file(repo: Path, blob: str) -> Path:
+    return repo / "conveyor" / "policy-cache" / f"{blob}.json"
+
+
+def view_of_blob(repo: Path, blob: str, env: Mapping[str, str] | None = None) -> View:
+    """The policy of the conveyor.toml blob `blob`: from the cache, else parsed (and cached)."""
+    cache = _cache_file(repo, blob)
+    try:
+        data = json.loads(cache.read_bytes())
+        if data.get("version") == CACHE_VERSION:
+            return View(data["default_branch"], data["ref_pattern"], data["protected_paths"],
+                        bool(data["guard"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    code, raw = hook_git.run(repo, "cat-file", "blob", blob, env=env)
+    if code != 0:
+        raise ConveyorError(f"cannot read conveyor.toml ({blob[:12]})")
+    view = View.of(_settings_of(raw))  # the slow part, once per distinct conveyor.toml
+    try:  # best effort: a cache that cannot be written only costs time
+        cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        temp.write_text(json.dumps(view.as_json()))
+        os.replace(temp, cache)
+    except OSError:
+        pass
+    return view
+
+
+def _missing_settings() -> View:
+    """conveyor.toml absent on the default branch: the same error config.load_settings gives."""
+    return View.of(_settings_of(None))
+
+
+def trusted_view(repo: Path, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> (
+        View | None):
+    """The policy on the default branch before this push; a first push is judged by itself."""
+    head = hook_git.batch_check(repo, ["HEAD", "HEAD:conveyor.toml"])
+    if head[0] is not None and head[0][1] == "commit":
+        view = view_of_blob(repo, head[1][0]) if head[1] else _missing_settings()
+        if not _head_is(repo, f"refs/heads/{view.default_branch}"):
+            ref = f"refs/heads/{view.default_branch}"
+            current = hook_git.batch_check(repo, [f"{ref}^{{commit}}", f"{ref}:conveyor.toml"])
+            if current[0] is not None and current[0][0] != head[0][0]:
+                view = view_of_blob(repo, current[1][0]) if current[1] else _missing_settings()
+        return view
+    quarantine = hook_git.objects_env(env)  # new objects are visible only through it
+    for update in updates:
+        if not _is_zero(update.new):
+            [blob] = hook_git.batch_check(repo, [f"{update.new}:conveyor.toml"], env=quarantine)
+            return view_of_blob(repo, blob[0], quarantine) if blob else None
     return None
 
 
-class _OneFile(config.Source):
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+def _head_is(repo: Path, ref: str) -> bool:
+    """True when HEAD is the symbolic ref `ref` (read from the HEAD file; False if unsure)."""
+    try:
+        return (repo / "HEAD").read_bytes().strip() == f"ref: {ref}".encode()
+    except OSError:
+        return False
 
-    def read(self, path: str) -> bytes | None:
-        return self.data if path == "conveyor.toml" else None
+
+def _settings_of(data: bytes | None) -> Settings:
+    """config.load_settings of one conveyor.toml (None: missing), config imported only now."""
+    from . import config
+
+    class OneFile(config.Source):
+        def read(self, path: str) -> bytes | None:
+            return data if path == "conveyor.toml" else None
+
+    return config.load_settings(OneFile())
 
 
-def _objects_env(env: Mapping[str, str]) -> dict[str, str]:
-    return {k: env[k] for k in QUARANTINE_VARS if k in env}
+# ---------------------------------------------------------------- the rules
 
 
 def identity_email(identity: str) -> str:
@@ -58,14 +141,17 @@ def identity_email(identity: str) -> str:
     return (match.group(1) if match else identity).strip().lower()
 
 
-def is_guarded(repo: Path, settings: Settings | None) -> bool:
-    result = git.run(repo, "config", "--bool", "--get", "conveyor.guard", check=False)
-    configured = bool(settings and getattr(settings.policy, "guard", False))
-    return result.text().strip() == "true" or configured
+def is_guarded(repo: Path, view: View | None) -> bool:
+    if view is not None and view.guard:
+        return True
+    code, out = hook_git.run(repo, "config", "--bool", "--get", "conveyor.guard")
+    return code == 0 and out.strip() == b"true"
 
 
 def spool_problem(repo: Path) -> str | None:
     """Why the outbox cannot take a write now, or None."""
+    from .spool import Outbox
+
     try:
         with Outbox(repo) as outbox, outbox.transaction() as tx:
             tx.execute("CREATE TABLE IF NOT EXISTS guard_probe (x)")
@@ -77,27 +163,43 @@ def spool_problem(repo: Path) -> str | None:
     return None
 
 
-def violations(repo: Path, update: RefUpdate, settings: Settings,
-               env: Mapping[str, str]) -> list[str]:
+def _log(repo: Path, update: RefUpdate, prefixes: Sequence[str],
+         env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(commit, committer email) of the commits new to the repository that `update.new`
+    brings and that touch any of `prefixes`, newest first: one path-limited walk."""
+    code, out = hook_git.run(repo, "log", "-z", "--format=%H %ce", update.new, "--not", "--all",
+                             "--", *prefixes, env=hook_git.objects_env(env))
+    if code != 0:
+        raise ConveyorError(f"git log failed (exit {code}) for {update.ref_text}")
+    found = []
+    for record in out.split(b"\0"):
+        if record.strip():
+            commit, _, email = record.decode("utf-8", "replace").strip().partition(" ")
+            found.append((commit, email))
+    return found
+
+
+def violations(repo: Path, update: RefUpdate, view: View, env: Mapping[str, str]) -> list[str]:
     ref = update.ref_text
-    pattern = re.compile(settings.policy.ref_pattern.encode("utf-8"))
+    pattern = re.compile(view.ref_pattern.encode("utf-8"))
     if not pattern.search(update.ref):
         return [f"refused {ref}: ref name does not match policy.ref_pattern "
-                f"{settings.policy.ref_pattern}"]
-    if git.is_zero(update.new):
+                f"{view.ref_pattern}"]
+    if _is_zero(update.new):
         return []
     pusher = (env.get("REMOTE_USER") or env.get("CONVEYOR_PUSHER") or "").strip().lower()
+    guarded = {prefix: {identity_email(i) for i in identities}
+               for prefix, identities in view.protected_paths.items()}
+    guarded = {p: allowed for p, allowed in guarded.items()
+               if not (pusher and identity_email(pusher) in allowed)}
+    if not guarded:
+        return []
+    # One walk for all the protected paths; almost always it finds nothing.
+    if not _log(repo, update, list(guarded), env):
+        return []
     found = []
-    for prefix, identities in settings.policy.protected_paths.items():
-        allowed = {identity_email(i) for i in identities}
-        if pusher and identity_email(pusher) in allowed:
-            continue
-        log = git.run(repo, "log", "-z", "--format=%H %ce", update.new, "--not", "--all",
-                      "--", prefix, env=_objects_env(env))
-        for record in log.stdout.split(b"\0"):
-            if not record.strip():
-                continue
-            commit, _, email = record.decode("utf-8", "replace").strip().partition(" ")
+    for prefix, allowed in guarded.items():
+        for commit, email in _log(repo, update, [prefix], env):
             if email.lower() not in allowed:
                 found.append(f"refused {ref}: {prefix} may only be changed by "
                              f"{', '.join(sorted(allowed))} (commit {commit[:12]} "
@@ -110,12 +212,11 @@ def check(repo: Path, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> l
     """One line per refusal; empty when the push may proceed."""
     if not updates:
         return []
-    settings = trusted_settings(repo, updates, env)
-    if is_guarded(repo, settings):
+    view = trusted_view(repo, updates, env)
+    if is_guarded(repo, view):
         problem = spool_problem(repo)
         if problem:
             return [f"refused: CI spool unavailable, push rejected (guard mode): {problem}"]
-    if settings is None:
+    if view is None:
         return []
-    return [line for update in updates for line in violations(repo, update, settings, env)]
-
+    return [line for update in updates for line in violations(repo, update, view, env)]
