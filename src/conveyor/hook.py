@@ -15,15 +15,17 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import IO, TYPE_CHECKING
 
 from . import hook_git
 from .crashpoints import crash_point
 from .errors import ConveyorError
+from .hook_git import Repo
 from .ref_updates import RefUpdate, parse_updates
 
+TYPE_CHECKING = False  # not typing's: importing typing (or pathlib) costs a push milliseconds
 if TYPE_CHECKING:
+    from typing import IO
+
     from .changes import Detection
 
 # Imports are part of every push's time: this module and what pre-receive needs (policy,
@@ -47,7 +49,7 @@ def push_options(env: Mapping[str, str]) -> list[str]:
     return [env.get(f"GIT_PUSH_OPTION_{i}", "") for i in range(count)]
 
 
-def budget(repo: Path) -> float:
+def budget(repo: Repo) -> float:
     explicit = os.environ.get("CONVEYOR_HOOK_BUDGET_MS")
     if explicit is None:
         code, value = hook_git.run(repo, "config", "--get", "conveyor.hookBudgetMs")
@@ -67,7 +69,7 @@ def describe(detection: Detection) -> list[str]:
 # ---------------------------------------------------------------- post-receive
 
 
-def post_receive(repo: Path, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
+def post_receive(repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
     try:
         crash_point("before-spool-write")
         updates = parse_updates(data)
@@ -88,7 +90,7 @@ def post_receive(repo: Path, data: bytes, env: Mapping[str, str], out: IO[bytes]
     return 0
 
 
-def _detect_within(repo: Path, ids: Sequence[int], updates: Sequence[RefUpdate],
+def _detect_within(repo: Repo, ids: Sequence[int], updates: Sequence[RefUpdate],
                    options: Sequence[str], seconds: float) -> list[str]:
     """Detect in a worker thread; whatever is not done within `seconds` stays queued."""
     import threading
@@ -116,13 +118,13 @@ def _detect_within(repo: Path, ids: Sequence[int], updates: Sequence[RefUpdate],
     return lines
 
 
-def start_dispatcher(repo: Path) -> None:
+def start_dispatcher(repo: Repo) -> None:
     """The dispatcher in its own session, stdio not inherited: the push never waits on it.
 
     posix_spawn, not subprocess (cheaper to import); no descriptor of the hook's reaches it
     but /dev/null and the log, so git never waits for it to close a pipe. It is not waited
     for: it outlives the hook, and init reaps it."""
-    log = os.open(repo / "conveyor" / "dispatch.log",
+    log = os.open(os.path.join(repo, "conveyor", "dispatch.log"),
                   os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         actions: list[tuple[int | str, ...]] = [
@@ -131,7 +133,7 @@ def start_dispatcher(repo: Path) -> None:
             (os.POSIX_SPAWN_DUP2, log, 2),
         ]
         actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds() if fd > 2]
-        os.posix_spawn(sys.executable, [sys.executable, "-m", "conveyor.dispatch", str(repo)],
+        os.posix_spawn(sys.executable, [sys.executable, "-m", "conveyor.dispatch", os.fspath(repo)],
                        hook_git.clean_env(), file_actions=actions, setsid=True)
     finally:
         os.close(log)
@@ -153,7 +155,7 @@ def _inheritable_fds() -> list[int]:
 # ---------------------------------------------------------------- pre-receive
 
 
-def pre_receive(repo: Path, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
+def pre_receive(repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
     from . import policy
 
     try:
@@ -169,7 +171,7 @@ def pre_receive(repo: Path, data: bytes, env: Mapping[str, str], out: IO[bytes])
 # ---------------------------------------------------------------- entry point
 
 
-def run(name: str, repo: Path, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
+def run(name: str, repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
     if name == "post-receive":
         return post_receive(repo, data, env, out)
     if name == "pre-receive":
@@ -180,7 +182,7 @@ def run(name: str, repo: Path, data: bytes, env: Mapping[str, str], out: IO[byte
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m conveyor.hook NAME`: what the installed shims exec (stdin passed through)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    repo = Path(os.environ.get("GIT_DIR", ".")).resolve()
+    repo = os.path.realpath(os.environ.get("GIT_DIR", "."))
     start = time.monotonic()
     code = run(args[0] if args else "", repo, sys.stdin.buffer.read(), os.environ,
                sys.stdout.buffer)

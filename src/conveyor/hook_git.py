@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from .errors import ConveyorError
 
+Repo = str | os.PathLike[str]
 QUARANTINE_VARS = ("GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY",
                    "GIT_ALTERNATE_OBJECT_DIRECTORIES")
 
@@ -37,7 +38,7 @@ def objects_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: env[k] for k in QUARANTINE_VARS if k in env}
 
 
-def run(repo: str | os.PathLike[str], *args: str, input: bytes = b"",
+def run(repo: Repo, *args: str, input: bytes = b"",
         env: Mapping[str, str] | None = None, timeout: float = 60.0) -> tuple[int, bytes]:
     """(exit status, stdout) of `git -C repo ARGS`; stderr discarded; GitTimeout after
     `timeout` seconds (the process is killed). `input` must fit a pipe buffer (< 64 KiB)."""
@@ -87,7 +88,7 @@ def run(repo: str | os.PathLike[str], *args: str, input: bytes = b"",
     return os.waitstatus_to_exitcode(status), b"".join(chunks)
 
 
-def batch_check(repo: str | os.PathLike[str], specs: Sequence[str],
+def batch_check(repo: Repo, specs: Sequence[str],
                 env: Mapping[str, str] | None = None) -> list[tuple[str, str] | None]:
     """(object id, type) of each spec (`rev`, `rev:path`), or None when it does not exist."""
     if any("\n" in s for s in specs):

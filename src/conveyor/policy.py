@@ -6,26 +6,27 @@ there is no default branch yet, is judged by its own configuration.
 
 pre-receive runs on every push, so this module keeps to a fast path: git through
 `hook_git` (no subprocess), and the policy part of conveyor.toml cached per blob id in
-`<bare>/conveyor/policy-cache/` (conveyor.config, tomllib and dataclasses are imported only
+`<bare>/conveyor/policy-cache/`, marshal (conveyor.config, tomllib and dataclasses are imported only
 when a conveyor.toml is seen for the first time). Protected paths cost one path-limited
 `git log` per pushed ref over the commits new to the repository, whatever their number.
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import hook_git
 from .errors import ConveyorError
+from .hook_git import Repo
 
+TYPE_CHECKING = False  # not typing's: importing typing costs a push milliseconds
 if TYPE_CHECKING:
-    from .changes import RefUpdate
     from .config import Settings
+    from .ref_updates import RefUpdate
+
 
 EMAIL = re.compile(r"<([^>]*)>")
 CACHE_VERSION = 1
@@ -47,7 +48,7 @@ class View:
         return cls(settings.default_branch, settings.policy.ref_pattern,
                    settings.policy.protected_paths, settings.policy.guard)
 
-    def as_json(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, object]:
         return {"version": CACHE_VERSION, "default_branch": self.default_branch,
                 "ref_pattern": self.ref_pattern,
                 "protected_paths": {p: list(i) for p, i in self.protected_paths.items()},
@@ -61,28 +62,30 @@ def _is_zero(oid: str) -> bool:
 # ---------------------------------------------------------------- which configuration
 
 
-def _cache_file(repo: Path, blob: str) -> Path:
-    return repo / "conveyor" / "policy-cache" / f"{blob}.json"
+def _cache_file(repo: Repo, blob: str) -> str:
+    return os.path.join(repo, "conveyor", "policy-cache", f"{blob}.marshal")
 
 
-def view_of_blob(repo: Path, blob: str, env: Mapping[str, str] | None = None) -> View:
+def view_of_blob(repo: Repo, blob: str, env: Mapping[str, str] | None = None) -> View:
     """The policy of the conveyor.toml blob `blob`: from the cache, else parsed (and cached)."""
     cache = _cache_file(repo, blob)
     try:
-        data = json.loads(cache.read_bytes())
+        with open(cache, "rb") as handle:  # written by this module only (marshal: no import)
+            data = marshal.load(handle)
         if data.get("version") == CACHE_VERSION:
             return View(data["default_branch"], data["ref_pattern"], data["protected_paths"],
                         bool(data["guard"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
         pass
     code, raw = hook_git.run(repo, "cat-file", "blob", blob, env=env)
     if code != 0:
         raise ConveyorError(f"cannot read conveyor.toml ({blob[:12]})")
     view = View.of(_settings_of(raw))  # the slow part, once per distinct conveyor.toml
     try:  # best effort: a cache that cannot be written only costs time
-        cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        temp.write_text(json.dumps(view.as_json()))
+        os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
+        temp = f"{cache}.{os.getpid()}.tmp"
+        with open(temp, "wb") as handle:
+            marshal.dump(view.as_dict(), handle)
         os.replace(temp, cache)
     except OSError:
         pass
@@ -94,7 +97,7 @@ def _missing_settings() -> View:
     return View.of(_settings_of(None))
 
 
-def trusted_view(repo: Path, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> (
+def trusted_view(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> (
         View | None):
     """The policy on the default branch before this push; a first push is judged by itself."""
     head = hook_git.batch_check(repo, ["HEAD", "HEAD:conveyor.toml"])
@@ -114,10 +117,11 @@ def trusted_view(repo: Path, updates: Sequence[RefUpdate], env: Mapping[str, str
     return None
 
 
-def _head_is(repo: Path, ref: str) -> bool:
+def _head_is(repo: Repo, ref: str) -> bool:
     """True when HEAD is the symbolic ref `ref` (read from the HEAD file; False if unsure)."""
     try:
-        return (repo / "HEAD").read_bytes().strip() == f"ref: {ref}".encode()
+        with open(os.path.join(repo, "HEAD"), "rb") as handle:
+            return handle.read().strip() == f"ref: {ref}".encode()
     except OSError:
         return False
 
@@ -141,14 +145,14 @@ def identity_email(identity: str) -> str:
     return (match.group(1) if match else identity).strip().lower()
 
 
-def is_guarded(repo: Path, view: View | None) -> bool:
+def is_guarded(repo: Repo, view: View | None) -> bool:
     if view is not None and view.guard:
         return True
     code, out = hook_git.run(repo, "config", "--bool", "--get", "conveyor.guard")
     return code == 0 and out.strip() == b"true"
 
 
-def spool_problem(repo: Path) -> str | None:
+def spool_problem(repo: Repo) -> str | None:
     """Why the outbox cannot take a write now, or None."""
     from .spool import Outbox
 
@@ -163,7 +167,7 @@ def spool_problem(repo: Path) -> str | None:
     return None
 
 
-def _log(repo: Path, update: RefUpdate, prefixes: Sequence[str],
+def _log(repo: Repo, update: RefUpdate, prefixes: Sequence[str],
          env: Mapping[str, str]) -> list[tuple[str, str]]:
     """(commit, committer email) of the commits new to the repository that `update.new`
     brings and that touch any of `prefixes`, newest first: one path-limited walk."""
@@ -179,7 +183,7 @@ def _log(repo: Path, update: RefUpdate, prefixes: Sequence[str],
     return found
 
 
-def violations(repo: Path, update: RefUpdate, view: View, env: Mapping[str, str]) -> list[str]:
+def violations(repo: Repo, update: RefUpdate, view: View, env: Mapping[str, str]) -> list[str]:
     ref = update.ref_text
     pattern = re.compile(view.ref_pattern.encode("utf-8"))
     if not pattern.search(update.ref):
@@ -208,7 +212,7 @@ def violations(repo: Path, update: RefUpdate, view: View, env: Mapping[str, str]
     return found
 
 
-def check(repo: Path, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> list[str]:
+def check(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> list[str]:
     """One line per refusal; empty when the push may proceed."""
     if not updates:
         return []
