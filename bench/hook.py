@@ -6,7 +6,7 @@ running `true`), one with a no-op post-receive. Reported: time added to a 1-comm
 to a 10,000-commit push, and `conveyor plan` (in-process: config at the pushed revision and
 content keys) against `git diff --name-only OLD NEW` on the same pair.
 
-    .venv/bin/python bench/hook.py [--keep DIR]
+    .venv/bin/python bench/hook.py [--keep DIR]   (DIR's synthetic repo is made once, reused)
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def main() -> int:
     base = git(source, "rev-parse", "tags/one~3")
     ones = [git(source, "rev-parse", f"tags/one~{n}") for n in (2, 1, 0)]
     tip = git(source, "rev-parse", "main")
-    for bare in (hooked, plain):
+    for bare in (hooked, plain):  # the synthetic source is reused with --keep; these are not
+        subprocess.run(["rm", "-rf", str(bare)], check=True)
         subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
     noop = plain / "hooks" / "post-receive"
     noop.write_text("#!/bin/sh\ncat >/dev/null\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -148,9 +149,7 @@ def test_a_refused_trigger_is_parked_and_can_be_replayed(central: Monorepo) -> N
 
 def _block_spool(bare: Path) -> None:
     spool = bare / "conveyor"
-    for child in spool.iterdir():
-        child.unlink()
-    spool.rmdir()
+    shutil.rmtree(spool)
     spool.write_text("not a directory: the spool cannot be written\n")  # works even as root
 
 
@@ -230,3 +229,50 @@ def test_the_hook_accepts_deletions(central: Monorepo) -> None:
     assert b"refs/heads/gone: deleted" in result.stderr
     with central.outbox() as outbox:
         assert outbox.is_known(b"refs/heads/gone", ZERO_OID)
+
+
+def test_policy_guard_is_read_from_conveyor_toml() -> None:
+    from conveyor import config
+
+    class Toml(config.Source):
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+        def read(self, path: str) -> bytes | None:
+            return self.text.encode() if path == "conveyor.toml" else None
+
+    assert config.load_settings(Toml("[policy]\nguard = true\n")).policy.guard is True
+    assert config.load_settings(Toml("[policy]\n")).policy.guard is False
+    with pytest.raises(config.ConfigError, match="guard"):
+        config.load_settings(Toml("[policy]\nguard = 'yes'\n"))
+
+
+def test_guard_mode_from_conveyor_toml(tmp_path: Path) -> None:
+    from .conftest import make_monorepo, stop_dispatcher
+
+    repo = make_monorepo(tmp_path, extra_settings="")
+    toml = (repo.work / "conveyor.toml").read_text()
+    repo.commit({"conveyor.toml": toml.replace("[policy]\n", "[policy]\nguard = true\n")})
+    hook_install.install(repo.bare)
+    try:
+        repo.push("main")  # judged by its own conveyor.toml: guard on from now on
+        repo.wait_delivered(2)
+        repo.wait_idle()
+        _block_spool(repo.bare)
+        repo.commit({"services/gateway/app.py": "guarded\n"})
+        result = repo.push("main", check=False)
+        assert result.returncode != 0 and b"guard mode" in result.stderr
+        assert git(repo.bare, "rev-parse", "main").stdout.strip().decode() != repo.head()
+    finally:
+        stop_dispatcher(repo.bare)
+
+
+def test_install_follows_core_hooks_path(monorepo: Monorepo) -> None:
+    hooks_dir = monorepo.bare.parent / "shared-hooks"
+    git(monorepo.bare, "config", "core.hooksPath", str(hooks_dir))
+    hook_install.install(monorepo.bare)
+    assert (hooks_dir / "post-receive").is_file() and (hooks_dir / "pre-receive").is_file()
+    assert not (monorepo.bare / "hooks" / "post-receive").exists()
+    result = monorepo.push("main")
+    assert b"conveyor: gateway" in result.stderr
+    assert len(monorepo.wait_delivered(2)) == 2
