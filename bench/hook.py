@@ -84,6 +84,8 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     parser.add_argument("--budget-ms", help="conveyor.hookBudgetMs for the hooked repository "
                         "(0: detection always in the dispatcher)")
+    parser.add_argument("--long-runs", type=int, default=3,
+                        help="how many times the 10,000-commit push is timed (default 3)")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -121,13 +123,23 @@ def main() -> int:
         with_hook, without = timed_push(source, hooked, rev), timed_push(source, plain, rev)
         added_one.append(with_hook - without)
         wait_idle(hooked)
-    with_hook, without = timed_push(source, hooked, tip), timed_push(source, plain, tip)
-    added_long = with_hook - without
+    added_long, pushes = [], []
+    for run in range(args.long_runs):  # git's own work is seconds here: pair, alternate, median
+        for bare in (hooked, plain):  # back to the last 1-commit head, without hooks
+            git(bare, "update-ref", "refs/heads/main", ones[-1])
+        if run % 2:
+            without, with_hook = timed_push(source, plain, tip), timed_push(source, hooked, tip)
+        else:
+            with_hook, without = timed_push(source, hooked, tip), timed_push(source, plain, tip)
+        added_long.append(with_hook - without)
+        pushes.append((with_hook, without))
+        wait_idle(hooked)
     print(f"1-commit push: hook adds {1000 * statistics.median(added_one):.0f} ms "
           f"(median of {len(added_one)}; goal < 100 ms)")
-    print(f"{LONG}-commit push: hook adds {1000 * added_long:.0f} ms "
-          f"(push {with_hook:.2f}s vs {without:.2f}s no-op; goal < 300 ms)")
-    wait_idle(hooked)
+    with_hook, without = (statistics.median(p) for p in zip(*pushes, strict=True))
+    print(f"{LONG}-commit push: hook adds {1000 * statistics.median(added_long):.0f} ms "
+          f"(median of {len(added_long)}; push {with_hook:.2f}s vs {without:.2f}s no-op; "
+          f"goal < 300 ms)")
 
     old = ones[-1]
     start = time.perf_counter()
