@@ -125,3 +125,10 @@ def test_integration_dependencies_must_not_loop(monorepo: Path) -> None:
     with pytest.raises(ConveyorError, match=r"cycle: .*gateway -> password-strength -> gateway|"
                                             r"cycle: .*password-strength -> gateway -> password"):
         config.load_dir(monorepo)
+
+
+def test_dependency_order_puts_what_is_needed_first(monorepo: Path) -> None:
+    loaded = config.load_dir(monorepo)
+    assert loaded.in_dependency_order(["gateway", "password-strength"]) == [
+        "password-strength", "gateway"]
+    assert loaded.in_dependency_order(["gateway"]) == ["gateway"]

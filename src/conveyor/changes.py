@@ -81,6 +81,11 @@ def source_paths(config: Config, pipeline: Pipeline,
     return tuple(result.items())
 
 
+def _in_order(config: Config) -> list[Pipeline]:
+    """Dependencies first: their triggers are delivered, and so run, before their dependents'."""
+    return [config.pipelines[name] for name in config.in_dependency_order(config.pipelines)]
+
+
 def owned_paths(config: Config) -> dict[str, Pipeline]:
     return {path.rstrip("/"): p for p in config.pipelines.values() for path in p.paths}
 
@@ -186,12 +191,12 @@ class Detector:
         affected = tuple(
             Affected(p.name, reason,
                      content_key(self.oid, update.new, source_paths(config, p, owners)))
-            for p in sorted(config.pipelines.values(), key=lambda p: p.name))
+            for p in _in_order(config))
         return Detection(update, affected, len(config.pipelines), reason)
 
     def _compare(self, update: RefUpdate, config: Config, base: str, why: str) -> Detection:
         affected, owners = [], owned_paths(config)
-        for pipeline in sorted(config.pipelines.values(), key=lambda p: p.name):
+        for pipeline in _in_order(config):
             paths = source_paths(config, pipeline, owners)
             changed = [(p, role) for p, role in paths
                        if self.oid(base, p) != self.oid(update.new, p)]

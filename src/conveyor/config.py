@@ -10,7 +10,7 @@ import fnmatch
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,6 +229,26 @@ class Pipeline:
 class Config:
     settings: Settings
     pipelines: Mapping[str, Pipeline]
+
+    def in_dependency_order(self, names: Iterable[str]) -> list[str]:
+        """`names` sorted so every service comes after the services it needs (then by name):
+        the order to build, test and promote them in."""
+        wanted, ordered = set(names), []
+        done: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in done:
+                return
+            done.add(name)
+            for needed in sorted(self.pipelines[name].integration.needs):
+                visit(needed)
+            if name in wanted:
+                ordered.append(name)
+
+        for name in sorted(wanted):
+            if name in self.pipelines:
+                visit(name)
+        return ordered + sorted(wanted - set(ordered))
 
     def pipeline(self, name: str) -> Pipeline:
         if not SERVICE_NAME.match(name or ""):

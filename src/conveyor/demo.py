@@ -187,7 +187,7 @@ def _drive_to_production(work: Path, central: Path, push: Push, progress: Progre
                          result: Result) -> None:
     loaded = config.load_dir(work)
     digests = {service: _wait_for_pipeline(central, push.revision, service, progress)
-               for service in push.services}
+               for service in loaded.in_dependency_order(push.services)}
     result.built.append(digests)
     automatic = [env.name for env in loaded.settings.environments if env.automatic]
     for service, digest in digests.items():

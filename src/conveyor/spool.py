@@ -155,13 +155,14 @@ class Outbox:
                                (update_id,)).fetchone()
             if state is None or state[0] != "received":
                 return []  # another process recorded it first
-            for t in triggers:
+            for order, t in enumerate(triggers):
+                created = now + order * 1e-6  # keeps the detection's (dependency) order
                 tx.execute(
                     "INSERT OR IGNORE INTO triggers (trigger_id, update_id, service, content_key,"
                     " ref, revision, reason, state, next_attempt_at, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                     (t.trigger_id, update_id, t.service, t.content_key, t.ref, t.revision,
-                     t.reason, now, now))
+                     t.reason, now, created))
             tx.execute(
                 "UPDATE ref_updates SET state = 'detected', note = ?, services_total = ?, "
                 "services_built = ?, detected_at = ? WHERE id = ?",
