@@ -183,13 +183,14 @@ def _log(repo: Repo, update: RefUpdate, prefixes: Sequence[str],
     return found
 
 
-def violations(repo: Repo, update: RefUpdate, view: View, env: Mapping[str, str]) -> list[str]:
+def violations(repo: Repo, update: RefUpdate, view: View, env: Mapping[str, str],
+               protect: bool = True) -> list[str]:
     ref = update.ref_text
     pattern = re.compile(view.ref_pattern.encode("utf-8"))
     if not pattern.search(update.ref):
         return [f"refused {ref}: ref name does not match policy.ref_pattern "
                 f"{view.ref_pattern}"]
-    if _is_zero(update.new):
+    if _is_zero(update.new) or not protect:
         return []
     pusher = (env.get("REMOTE_USER") or env.get("CONVEYOR_PUSHER") or "").strip().lower()
     guarded = {prefix: {identity_email(i) for i in identities}
@@ -223,4 +224,29 @@ def check(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> l
             return [f"refused: CI spool unavailable, push rejected (guard mode): {problem}"]
     if view is None:
         return []
-    return [line for update in updates for line in violations(repo, update, view, env)]
+    # The first push seeds an empty repository: there is nothing to protect yet, and the
+    # protected paths' history (written before Conveyor guarded them) comes with it.
+    protect = not is_first_push(repo, updates)
+    return [line for update in updates
+            for line in violations(repo, update, view, env, protect)]
+
+
+def is_first_push(repo: Repo, updates: Sequence[RefUpdate]) -> bool:
+    """Every update creates a ref and the repository has no commit at HEAD yet."""
+    if not all(_is_zero(update.old) for update in updates):
+        return False
+    [head] = hook_git.batch_check(repo, ["HEAD"])
+    return head is None and not _has_refs(repo)
+
+
+def _has_refs(repo: Repo) -> bool:
+    """Any branch or tag at all (loose or packed), read without running git."""
+    for folder in ("refs/heads", "refs/tags"):
+        for _root, _dirs, files in os.walk(os.path.join(repo, folder)):
+            if files:
+                return True
+    try:
+        with open(os.path.join(repo, "packed-refs"), "rb") as packed:
+            return any(line[:1] not in (b"#", b"^") and line.strip() for line in packed)
+    except OSError:
+        return False

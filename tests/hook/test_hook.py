@@ -181,6 +181,17 @@ def test_only_the_promotion_identity_changes_production(central: Monorepo) -> No
     central.push("main", env={"CONVEYOR_PUSHER": "promotions@conveyor.invalid"})
 
 
+def test_the_first_push_seeds_protected_history_but_later_branches_are_checked(
+        central: Monorepo) -> None:
+    # History written before Conveyor guarded production arrives with the first push.
+    central.commit({"k8s/overlays/production/kustomization.yaml": "images: [seed]\n"})
+    central.push("main")
+    git(central.work, "checkout", "-q", "-b", "sneaky")
+    central.commit({"k8s/overlays/production/kustomization.yaml": "images: [evil]\n"})
+    result = central.push("sneaky", check=False)
+    assert result.returncode != 0 and b"may only be changed by" in result.stderr
+
+
 def test_ref_names_outside_the_policy_are_refused(central: Monorepo) -> None:
     result = central.push("HEAD:refs/heads/bad\x01name", check=False)
     assert result.returncode != 0
