@@ -63,3 +63,20 @@ def test_dashboard_serves_what_the_status_collector_returns(
     [(config, central)] = calls
     assert [e.name for e in config.settings.environments] == ["test", "staging", "production"]
     assert central == str(tmp_path / "central.git")
+
+
+def test_status_metrics_adds_the_delivery_figures(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "conveyor.toml").write_text("")
+    with closing(db.connect()) as conn:
+        scenario.fill(conn)
+    monkeypatch.setattr(status, "collect", lambda config, central: {
+        "services": {}, "environments": ["test", "staging", "production"]})
+    args = ["status", "--repo", str(tmp_path), "--central", str(tmp_path / "c.git")]
+    assert cli.main([*args, "--metrics"]) == 0
+    assert "gateway            last   8m 20s" in capsys.readouterr().out
+    assert cli.main([*args, "--metrics", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["lead_time"]["gateway"]["last_s"] == 500
+    assert cli.main([*args, "--json"]) == 0
+    assert "metrics" not in json.loads(capsys.readouterr().out)

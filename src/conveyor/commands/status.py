@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import status
+from .. import db, metrics, status
 from ._common import add_json_option, add_repo_option, load_config, print_json
 from .promote import add_central_option, central_url
 
@@ -12,6 +12,9 @@ from .promote import add_central_option, central_url
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("status", help="what is pinned and running in each environment")
     add_json_option(parser)
+    parser.add_argument("--metrics", action="store_true",
+                        help="add delivery metrics: push-to-production lead time per service "
+                        "and build avoidance per push")
     add_central_option(parser)
     add_repo_option(parser)
     parser.set_defaults(func=run)
@@ -19,8 +22,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     data = status.collect(load_config(args), central_url(args))
+    figures = metrics.compute(db.connect()) if args.metrics else None
     if args.json:
-        print_json(data)
+        print_json({**data, "metrics": figures} if figures is not None else data)
     else:
         print(status.render_table(data))
+        if figures is not None:
+            print()
+            print(metrics.format_text(figures))
     return 0
