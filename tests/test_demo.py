@@ -42,6 +42,8 @@ def test_the_demo_takes_both_services_to_production_and_rebuilds_only_what_chang
         assert result.second_push_seconds is not None
         assert any("push 2 → gateway healthy in production" in line for line in lines)
         assert any(line.startswith("password-strength: the same digest") for line in lines)
+        calls = [line for line in lines if line.startswith("POST http://127.0.0.1:")]
+        assert "'password123': score 0" in calls[0] and "': score 4" in calls[1]
     finally:
         demo.clean(REPO, progress=lines.append)
     leftover = engine.client().containers.list(all=True, filters={"label": "conveyor.env"})

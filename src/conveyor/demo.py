@@ -10,12 +10,14 @@ release manager would with `conveyor promote --approve`.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from . import (
     config,
     containers,
     db,
+    deploy,
     git,
     hook_install,
     ledger,
@@ -86,9 +89,11 @@ def up(source: Path, progress: Progress = print, *, dashboard: bool = True) -> R
     result.second_push_seconds = time.time() - second.pushed_at
     progress(f"push 2 → gateway healthy in production: {result.second_push_seconds:.0f} s")
 
-    data = status.collect(config.load_dir(work), str(central))
+    loaded = config.load_dir(work)
+    data = status.collect(loaded, str(central))
     progress(status.render_table(data))
     _say_what_stayed(data, progress)
+    _call_production(loaded, progress)
     if dashboard:
         progress(f"dashboard: {_start_dashboard(work, central)}")
     return result
@@ -262,6 +267,19 @@ def _say_what_stayed(data: dict[str, object], progress: Progress) -> None:
         if len(pinned) == 1 and None not in pinned:
             progress(f"{name}: the same digest {next(iter(pinned))[:19]} runs in every "
                      "environment")
+
+
+def _call_production(loaded: config.Config, progress: Progress) -> None:
+    """A real request through production's gateway to production's password-strength."""
+    url = f"http://{deploy.address(loaded, 'production', 'gateway')}/v1/password-strength"
+    for password in ("password123", "correct horse battery staple"):
+        body = json.dumps({"password": password}).encode()
+        request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.load(response)
+        progress(f"POST {url} {password!r}: score {answer['score']}, "
+                 f"log10 guesses {answer['log10_guesses']:.1f}, "
+                 f"cracked in {answer['crack_time']['display']}")
 
 
 # ----------------------------------------------------------------- dashboard
