@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from . import db
 
-PHASES = ("started", "committed", "deployed", "verified", "failed", "rolled-back")
+PHASES = ("started", "committed", "deployed", "verified", "failed", "rolled-back", "abandoned")
+UNFINISHED = ("started", "committed", "deployed")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def start(*, service: str, environment: str, digest: str, previous: str | None,
 def advance(record_id: int, phase: str, *, commit_id: str | None = None) -> None:
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
-    final = phase in ("verified", "failed", "rolled-back")
+    final = phase not in UNFINISHED
     conn = db.connect()
     with conn:
         conn.execute(
@@ -73,6 +74,14 @@ def history(service: str, environment: str | None = None) -> list[Promotion]:
         rows = conn.execute("SELECT * FROM promotions WHERE service = ? ORDER BY id DESC",
                             (service,)).fetchall()
     return [_row(r) for r in rows]
+
+
+def unfinished(service: str, environment: str) -> Promotion | None:
+    """The newest promotion that neither finished nor failed: a crash left it behind."""
+    for record in history(service, environment):
+        if record.phase in UNFINISHED:
+            return record
+    return None
 
 
 def is_verified(service: str, environment: str, digest: str) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import central, deploy, eligibility, evidence, ledger, overlays, verify
 from .config import Config, Environment, Pipeline
+from .crashpoints import crash_point
 from .errors import ConveyorError, Refusal, Retryable
 from .locks import environment_lock
 
@@ -128,6 +129,7 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
                               previous=current, revision=revision, actor=actor,
                               approver=approver, reason=override_reason, rollback=rollback)
         outcome.record_id = record
+        crash_point("promote-before-push")
         try:
             message = _message(pipeline, env, digest, request, approver, actor,
                                override_reason, rollback)
@@ -141,6 +143,7 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
             ledger.advance(record, "failed")
             raise
         ledger.advance(record, "committed", commit_id=outcome.commit_id)
+        crash_point("promote-after-push")
         outcome.timings["commit"] = time.monotonic() - mark + rendered
 
         mark = time.monotonic()

@@ -4,6 +4,7 @@ rollback and freeze, drift."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +152,35 @@ def test_status_flags_drift_when_a_container_is_replaced_by_hand(
         images.good, images.good2, True)
     assert data["environments"] == ["test", "staging", "production"]
     assert data["services"][SERVICE]["environments"]["staging"]["drift"] is False
+
+
+@pytest.mark.parametrize("crash_at, finished", [("promote-before-push", False),
+                                                ("promote-after-push", True)])
+def test_resume_finishes_a_published_promotion_and_abandons_an_unpublished_one(
+        monorepo: Monorepo, images: Images, clean_containers: None,
+        crash_at: str, finished: bool) -> None:
+    give_evidence(images.good)
+    give_evidence(images.good2)
+    promote(monorepo, "test", images.good)
+    killed = subprocess.run(
+        [sys.executable, "-m", "conveyor", "promote", SERVICE, "--to", "test", "--digest",
+         images.good2, "--repo", str(monorepo.root), "--central", str(monorepo.central)],
+        env={**os.environ, "CONVEYOR_TEST_CRASH_AT": crash_at},
+        capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9
+    assert ledger.unfinished(SERVICE, "test") is not None
+    assert answer(monorepo, "test")["version"] == "v1"  # the old container still serves
+
+    done = subprocess.run(
+        [sys.executable, "-m", "conveyor", "promote", SERVICE, "--to", "test", "--resume",
+         "--repo", str(monorepo.root), "--central", str(monorepo.central)],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert ledger.unfinished(SERVICE, "test") is None
+    expected = images.good2 if finished else images.good
+    assert pinned(monorepo, "test") == expected
+    env = monorepo.config.settings.environment("test")
+    assert deploy.running_digest(monorepo.config, env, monorepo.config.pipeline(SERVICE)) == (
+        expected)
+    assert ledger.is_verified(SERVICE, "test", images.good2) == finished
+    assert ledger.history(SERVICE, "test")[int(finished)].phase == "abandoned"

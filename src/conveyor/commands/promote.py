@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from .. import central, promotion
+from .. import central, promotion, resume
 from ..errors import Refusal
 from ._common import add_repo_option, load_config, repo_root
 
@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("service")
     parser.add_argument("--to", required=True, metavar="ENV", dest="environment")
     source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--resume", action="store_true",
+                        help="finish (or abandon, if never published) a promotion a crash "
+                        "interrupted")
     source.add_argument("--digest", help="sha256:<64 hex> of the image")
     source.add_argument("--from", dest="from_env", metavar="ENV",
                         help="promote what ENV pins now")
@@ -43,6 +46,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
+    if args.resume:
+        resume.resume(config, args.service, args.environment, central_url=central_url(args))
+        return 0
     actor = promotion.actor_name()
     approver = args.approver or os.environ.get("CONVEYOR_APPROVER") or (
         actor if args.approve else None)
