@@ -94,3 +94,31 @@ def test_a_missing_dockerfile_is_named(monorepo: Path) -> None:
     with pytest.raises(ConveyorError, match="services/names/Nope"):
         images.build(config.load_dir(monorepo), monorepo, head, "names",
                      progress=lambda _: None)
+
+
+def test_a_build_step_cannot_see_the_builders_secrets(
+        monorepo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A `RUN` in a service Dockerfile sees neither the Jenkins token nor the registry
+    password that the process running the build holds (RELIABILITY #28, #39)."""
+    token, password = "jenkins-token-5f1d9c", "registry-password-77ab21"
+    monkeypatch.setenv("JENKINS_TOKEN", token)
+    monkeypatch.setenv("CONVEYOR_REGISTRY_PASSWORD", password)
+    (tmp_path / "secret-file").write_text(token)
+    dockerfile = monorepo / "services/names/Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace(
+        "RUN python3 -m venv /opt/venv",
+        "RUN (env; cat /proc/1/environ; ls -R / 2>/dev/null | grep -c secret-file) "
+        "> /opt/probe.txt 2>&1; python3 -m venv /opt/venv").replace(
+        "COPY --from=deps /opt/venv /opt/venv",
+        "COPY --from=deps /opt/venv /opt/venv\nCOPY --from=deps /opt/probe.txt /opt/probe.txt"))
+    cfg = config.load_dir(monorepo)
+    lines: list[str] = []
+    built = images.build(cfg, monorepo, commit(monorepo, "probe the build environment"),
+                         "names", progress=lines.append)
+    probe = engine.client().containers.run(built.image.reference, ["cat", "/opt/probe.txt"],
+                                           remove=True).decode()
+    assert "PATH=" in probe  # the probe really ran
+    for secret in (token, password):
+        assert secret not in probe
+        assert all(secret not in line for line in lines)
+    assert probe.strip().endswith("0")  # no file of the builder's is visible
