@@ -8,16 +8,17 @@ force pushes, merges, reverts and renames need no special case.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
-from . import git, snapshot
-from .config import Config, Pipeline
-from .config import load as load_config
-from .executors import Trigger
-from .ref_updates import RefUpdate, parse_updates
+from . import hook_git, snapshot
+from .config_cache import Plan, Plans, sha256
+from .ref_updates import RefUpdate, Value, is_zero, parse_updates
+
+TYPE_CHECKING = False  # not typing's: this module is on every push's path, keep it light
+if TYPE_CHECKING:
+    from .config import Config, Pipeline
+    from .executors import Trigger
 
 SKIP_OPTION = "conveyor.skip"
 ALL_OPTION = "conveyor.all"
@@ -25,24 +26,36 @@ __all__ = ["Affected", "Detection", "Detector", "RefUpdate", "content_key", "par
            "service_key", "source_paths", "trigger_id", "triggers_for"]
 
 
-@dataclass(frozen=True)
-class Affected:
+class Affected(Value):
+    __slots__ = ("service", "reason", "content_key")
     service: str
     reason: str
     content_key: str
 
+    def __init__(self, service: str, reason: str, content_key: str) -> None:
+        object.__setattr__(self, "service", service)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "content_key", content_key)
 
-@dataclass(frozen=True)
-class Detection:
+
+class Detection(Value):
+    __slots__ = ("update", "affected", "services_total", "note")
     update: RefUpdate
     affected: tuple[Affected, ...]
     services_total: int
     note: str  # why nothing (or everything) is built, for the record
 
+    def __init__(self, update: RefUpdate, affected: tuple[Affected, ...], services_total: int,
+                 note: str) -> None:
+        object.__setattr__(self, "update", update)
+        object.__setattr__(self, "affected", affected)
+        object.__setattr__(self, "services_total", services_total)
+        object.__setattr__(self, "note", note)
+
 
 def trigger_id(service: str, content_key: str, ref: bytes, new: str) -> str:
     """The idempotency key the executor receives as TRIGGER_ID."""
-    digest = hashlib.sha256(b"conveyor-trigger-v1\0")
+    digest = sha256(b"conveyor-trigger-v1\0")
     for part in (service.encode(), content_key.encode(), ref, new.encode()):
         digest.update(len(part).to_bytes(4, "big") + part)
     return digest.hexdigest()[:32]
@@ -50,6 +63,8 @@ def trigger_id(service: str, content_key: str, ref: bytes, new: str) -> str:
 
 def triggers_for(detection: Detection, repository: str) -> list[Trigger]:
     """One trigger per affected service, as the executor will receive it."""
+    from .executors import Trigger
+
     update = detection.update
     return [Trigger(trigger_id(a.service, a.content_key, update.ref, update.new), a.service,
                     a.content_key, update.ref, update.new, repository, a.reason)
@@ -81,11 +96,6 @@ def source_paths(config: Config, pipeline: Pipeline,
     return tuple(result.items())
 
 
-def _in_order(config: Config) -> list[Pipeline]:
-    """Dependencies first: their triggers are delivered, and so run, before their dependents'."""
-    return [config.pipelines[name] for name in config.in_dependency_order(config.pipelines)]
-
-
 def owned_paths(config: Config) -> dict[str, Pipeline]:
     return {path.rstrip("/"): p for p in config.pipelines.values() for path in p.paths}
 
@@ -98,7 +108,7 @@ Lookup = Callable[[str, str], "str | None"]  # (rev, path) -> object id
 
 
 def content_key(lookup: Lookup, rev: str, paths: Sequence[tuple[str, str]]) -> str:
-    digest = hashlib.sha256(b"conveyor-content-key-v1\0")
+    digest = sha256(b"conveyor-content-key-v1\0")
     for path, _role in paths:
         digest.update(f"{path}\0{lookup(rev, path) or '-'}\n".encode())
     return digest.hexdigest()[:32]
@@ -118,14 +128,16 @@ def _reason(changed: Sequence[tuple[str, str]]) -> str:
 # ---------------------------------------------------------------- detection
 
 
-@dataclass
 class Detector:
-    """Detects the affected services of ref updates in one repository (one git process)."""
+    """Detects the affected services of ref updates in one repository (one git process).
 
-    repo: str | os.PathLike[str]
+    The configuration at each pushed revision comes as a `Plan` (config_cache): parsed
+    once per distinct configuration, then read from the repository's cache."""
 
-    def __post_init__(self) -> None:
-        self._trees = snapshot.Trees(self.repo)
+    def __init__(self, repo: str | os.PathLike[str]) -> None:
+        self.repo = repo
+        self._trees = snapshot.Trees(repo)
+        self._plans = Plans(repo, self._trees)
         self._oids: dict[tuple[str, str], str | None] = {}
 
     def oid(self, rev: str, path: str) -> str | None:
@@ -144,11 +156,10 @@ class Detector:
 
     def detect(self, update: RefUpdate, options: Sequence[str] = (),
                config: Config | None = None) -> Detection:
-        if git.is_zero(update.new):
+        if is_zero(update.new):
             return Detection(update, (), 0, "deleted: nothing to build")
-        config = config or load_config(self._trees.at(update.new))
-        settings = config.settings
-        total = len(config.pipelines)
+        plan = Plan.of(config) if config is not None else self._plans.at(update.new)
+        total = len(plan.services)
 
         def nothing(note: str) -> Detection:
             return Detection(update, (), total, note)
@@ -157,59 +168,61 @@ class Detector:
             return nothing(f"skipped by push option {SKIP_OPTION}")
         ref = update.ref.decode("utf-8", "surrogateescape")
         if ref.startswith("refs/tags/"):
-            if not settings.build_tags:
+            if not plan.build_tags:
                 return nothing("tags do not build (build_tags = false)")
-            return self._everything(update, config, f"tag {ref[len('refs/tags/'):]}")
+            return self._everything(update, plan, f"tag {ref[len('refs/tags/'):]}")
         if not ref.startswith("refs/heads/"):
             return nothing("not a branch or tag")
         branch = ref[len("refs/heads/"):]
-        if not settings.triggers(branch):
+        if not plan.triggers(branch):
             return nothing(f"branch {branch} is not in trigger_branches")
         if ALL_OPTION in options:
-            return self._everything(update, config, f"push option {ALL_OPTION}")
-        base, why = self._base(update, branch, settings.default_branch)
+            return self._everything(update, plan, f"push option {ALL_OPTION}")
+        base, why = self._base(update, branch, plan.default_branch)
         if base is None:
-            return self._everything(update, config, why)
-        return self._compare(update, config, base, why)
+            return self._everything(update, plan, why)
+        return self._compare(update, plan, base, why)
 
     def _base(self, update: RefUpdate, branch: str, default: str) -> tuple[str | None, str]:
         """The revision to compare with, or None and why everything builds."""
-        if not git.is_zero(update.old) and self.oid(update.old, "") is not None:
+        if not is_zero(update.old) and self.oid(update.old, "") is not None:
             return update.old, ""
-        first = git.is_zero(update.old)
+        first = is_zero(update.old)
         if branch == default:
             return None, (f"first push of {default}" if first
                           else f"previous {default} head {update.old[:12]} is gone")
-        head = git.rev_parse(self.repo, f"refs/heads/{default}")
-        base = git.merge_base(self.repo, head, update.new) if head else None
+        head = self._trees.commit(f"refs/heads/{default}")
+        base = self._merge_base(head, update.new) if head else None
         if base is None:
             return None, f"no common history with {default}"
         return base, f"compared with merge base on {default}"
 
-    def _everything(self, update: RefUpdate, config: Config, reason: str) -> Detection:
-        owners = owned_paths(config)
-        affected = tuple(
-            Affected(p.name, reason,
-                     content_key(self.oid, update.new, source_paths(config, p, owners)))
-            for p in _in_order(config))
-        return Detection(update, affected, len(config.pipelines), reason)
+    def _merge_base(self, a: str, b: str) -> str | None:
+        code, out = hook_git.run(self.repo, "merge-base", a, b)
+        return out.decode().strip() or None if code == 0 else None
 
-    def _compare(self, update: RefUpdate, config: Config, base: str, why: str) -> Detection:
-        affected, owners = [], owned_paths(config)
-        for pipeline in _in_order(config):
-            paths = source_paths(config, pipeline, owners)
-            changed = [(p, role) for p, role in paths
-                       if self.oid(base, p) != self.oid(update.new, p)]
-            if self.oid(base, pipeline.file) is None:
-                changed.insert(0, (pipeline.file, "owned"))
-                reason = f"{pipeline.file} added"
+    def _everything(self, update: RefUpdate, plan: Plan, reason: str) -> Detection:
+        affected = tuple(Affected(name, reason, content_key(self.oid, update.new, paths))
+                         for name, _file, paths in plan.services)
+        return Detection(update, affected, len(plan.services), reason)
+
+    def _compare(self, update: RefUpdate, plan: Plan, base: str, why: str) -> Detection:
+        affected, differs = [], {}  # path -> changed between base and new (paths are shared)
+        for name, file, paths in plan.services:
+            for p, _role in paths:
+                if p not in differs:
+                    differs[p] = self.oid(base, p) != self.oid(update.new, p)
+            changed = [(p, role) for p, role in paths if differs[p]]
+            if self.oid(base, file) is None:
+                changed.insert(0, (file, "owned"))
+                reason = f"{file} added"
             else:
                 reason = _reason(changed)
             if changed:
                 key = content_key(self.oid, update.new, paths)
-                affected.append(Affected(pipeline.name, reason, key))
+                affected.append(Affected(name, reason, key))
         note = why or "compared with the previous head"
         if not affected and any(self.oid(base, p) != self.oid(update.new, p)
-                                for p in config.settings.promotion_paths):
+                                for p in plan.promotion_paths):
             note = "promotion record: nothing to build"
-        return Detection(update, tuple(affected), len(config.pipelines), note)
+        return Detection(update, tuple(affected), len(plan.services), note)

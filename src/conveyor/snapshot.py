@@ -5,42 +5,49 @@ parsed once (a path under `services/` costs one in-memory step after the first s
 content keys for 200 services at two revisions cost a handful of object reads, not hundreds
 of round trips. `Trees.at(rev)` is a `config.Source`: `load(repo, rev)` gives the same
 `Config` as `config.load_commit` with one process instead of several per pipeline file.
+
+The hook detects with it, so it stays light: the git process is started by `hook_git`
+(posix_spawn, no subprocess) and conveyor.config is imported only when `at` is called.
 """
 
 from __future__ import annotations
 
+import _thread
 import os
-import subprocess
-import threading
 
-from . import config, git
+from . import hook_git
 from .errors import ConveyorError
+
+TYPE_CHECKING = False  # not typing's: importing typing costs a push milliseconds
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from . import config
 
 Entry = tuple[str, bytes, str]  # (mode, name, oid)
 
 
 class Trees:
     def __init__(self, repo: str | os.PathLike[str]) -> None:
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()  # not threading's: a push imports this module
         self._trees: dict[str, list[Entry]] = {}
         self._index: dict[str, dict[bytes, Entry]] = {}
         self._roots: dict[str, str | None] = {}
-        self._process = subprocess.Popen(
-            ["git", "-C", os.fspath(repo), "cat-file", "--batch"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=git.clean_env(),
-        )
+        self._entries: dict[tuple[str, str], Entry | None] = {}
+        self._pid, stdin, stdout = hook_git.spawn(repo, "cat-file", "--batch")
+        self._stdin = os.fdopen(stdin, "wb")
+        self._stdout = os.fdopen(stdout, "rb")
+        self._closed = False
 
     # ------------------------------------------------------------ objects
 
     def _object(self, spec: str) -> tuple[str, str, bytes] | None:
         if "\n" in spec:
             raise ConveyorError(f"cannot look up a name with a newline: {spec!r}")
-        stdin, stdout = self._process.stdin, self._process.stdout
-        assert stdin and stdout
+        stdin, stdout = self._stdin, self._stdout
         with self._lock:
+            if self._closed:
+                raise ConveyorError("git cat-file --batch is closed")
             stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
             stdin.flush()
             header = stdout.readline()
@@ -76,7 +83,13 @@ class Trees:
         return entry[2] if entry is not None else None
 
     def entry(self, rev: str, path: str) -> Entry | None:
-        """The tree entry of `path` at `rev`, walking from the root tree."""
+        """The tree entry of `path` at `rev`, walking from the root tree (remembered)."""
+        key = (rev, path)
+        if key not in self._entries:
+            self._entries[key] = self._walk(rev, path)
+        return self._entries[key]
+
+    def _walk(self, rev: str, path: str) -> Entry | None:
         root = self.root(rev)
         if root is None:
             return None
@@ -95,18 +108,25 @@ class Trees:
             entry = found
         return entry
 
-    def at(self, rev: str) -> Snapshot:
-        return Snapshot(self, rev)
+    def commit(self, spec: str) -> str | None:
+        """The commit `spec` names (like `git rev-parse --verify -q SPEC^{commit}`), or None."""
+        found = self._object(f"{spec}^{{commit}}")
+        return found[0] if found is not None and found[1] == "commit" else None
+
+    def at(self, rev: str) -> config.Source:
+        return _snapshot_class()(self, rev)
 
     def close(self) -> None:
-        if self._process.poll() is None:
-            assert self._process.stdin
-            self._process.stdin.close()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+                self._stdin.close()
+            except OSError:
+                pass
+            self._stdout.close()
+            hook_git.reap(self._pid)
 
     def __enter__(self) -> Trees:
         return self
@@ -115,31 +135,51 @@ class Trees:
         self.close()
 
 
-class Snapshot(config.Source):
-    """One revision as a config source."""
+def is_link(trees: Trees, rev: str, path: str) -> bool:
+    """True when `path`, or a directory on the way to it, is a symbolic link at `rev`
+    (what a commit's `config.Source.is_link_or_outside` answers: paths are already checked
+    not to leave the repository)."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    for i in range(1, len(parts) + 1):
+        entry = trees.entry(rev, "/".join(parts[:i]))
+        if entry is None:
+            return False
+        if entry[0] == "120000":
+            return True
+    return False
 
-    def __init__(self, trees: Trees, rev: str) -> None:
-        self.trees, self.rev = trees, rev
 
-    def read(self, path: str) -> bytes | None:
-        found = self.trees._object(f"{self.rev}:{path}")
-        return found[2] if found is not None and found[1] == "blob" else None
+_SNAPSHOT: Callable[[Trees, str], config.Source] | None = None
 
-    def names(self, directory: str) -> list[str]:
-        entry = self.trees.entry(self.rev, directory)
-        if entry is None or entry[0] != "40000":
-            return []
-        return sorted(os.fsdecode(name) for _mode, name, _oid in self.trees._tree(entry[2]))
 
-    def is_link_or_outside(self, path: str) -> bool:
-        parts = [p for p in path.strip("/").split("/") if p]
-        for i in range(1, len(parts) + 1):
-            entry = self.trees.entry(self.rev, "/".join(parts[:i]))
-            if entry is None:
-                return False
-            if entry[0] == "120000":
-                return True
-        return False
+def _snapshot_class() -> Callable[[Trees, str], config.Source]:
+    """`Snapshot`, defined on first use (it subclasses config.Source: config is heavy)."""
+    global _SNAPSHOT
+    if _SNAPSHOT is None:
+        from . import config
+
+        class Snapshot(config.Source):
+            """One revision as a config source."""
+
+            def __init__(self, trees: Trees, rev: str) -> None:
+                self.trees, self.rev = trees, rev
+
+            def read(self, path: str) -> bytes | None:
+                found = self.trees._object(f"{self.rev}:{path}")
+                return found[2] if found is not None and found[1] == "blob" else None
+
+            def names(self, directory: str) -> list[str]:
+                entry = self.trees.entry(self.rev, directory)
+                if entry is None or entry[0] != "40000":
+                    return []
+                return sorted(os.fsdecode(name)
+                              for _mode, name, _oid in self.trees._tree(entry[2]))
+
+            def is_link_or_outside(self, path: str) -> bool:
+                return is_link(self.trees, self.rev, path)
+
+        _SNAPSHOT = Snapshot
+    return _SNAPSHOT
 
 
 def parse_tree(data: bytes) -> list[Entry]:
@@ -157,5 +197,7 @@ def parse_tree(data: bytes) -> list[Entry]:
 
 def load(repo: str | os.PathLike[str], rev: str) -> config.Config:
     """The configuration as committed at `rev` (what `config.load_commit` gives, faster)."""
+    from . import config
+
     with Trees(repo) as trees:
         return config.load(trees.at(rev))
