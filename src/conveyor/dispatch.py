@@ -12,18 +12,17 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import db, git, snapshot
+from . import git, intake, snapshot
 from .changes import Detection, Detector
 from .config import Settings
 from .crashpoints import crash_point
-from .errors import ConveyorError, Refusal, Retryable
+from .errors import ConveyorError, Refusal
 from .executors import Executor
 from .spool import Outbox, Received, Row, directory
 
@@ -44,42 +43,12 @@ def backoff(attempts: int) -> float:
 
 def detect(outbox: Outbox, detector: Detector, item: Received) -> Detection | None:
     """Detect one received ref update and store its triggers; None if it could not be done."""
-    try:
-        detection = detector.detect(item.update, item.options)
-    except Retryable as exc:
-        log.warning("detection of %s postponed: %s", item.update.ref_text, exc)
-        return None
-    except ConveyorError as exc:
-        outbox.fail_detection(item.id, f"detection failed: {exc}")
-        return None
-    outbox.record(item.id, detection)
-    record_push(detection)
-    return detection
+    return intake.detect(outbox, detector, item, log.warning)
 
 
 def record_push(detection: Detection) -> None:
     """One row in the records DB per processed push, for build-avoidance metrics."""
-    if git.is_zero(detection.update.new):
-        built = 0
-    else:
-        built = len(detection.affected)
-    try:
-        with _records() as conn:
-            conn.execute("INSERT INTO pushes (ref, new, services_total, services_built, "
-                         "pushed_at) VALUES (?, ?, ?, ?, ?)",
-                         (detection.update.ref_text, detection.update.new,
-                          detection.services_total, built, db.now()))
-    except Exception as exc:  # metrics must never stop a trigger
-        log.warning("could not record the push: %s", exc)
-
-
-@contextmanager
-def _records() -> Iterator[sqlite3.Connection]:
-    conn = db.connect()
-    try:
-        yield conn
-    finally:
-        conn.close()
+    intake.record_push(detection, log.warning)
 
 
 def detect_all(repo: str | os.PathLike[str], outbox: Outbox) -> None:
@@ -193,11 +162,22 @@ def run(repo: str | os.PathLike[str], once: bool = False) -> int:
                 return 0
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """`python -m conveyor.dispatch [--reconcile] BARE`: what the hook starts, detached.
+
+    --reconcile (the hook could not write its ref updates in time): first queue the heads
+    the outbox has no record of, as `conveyor reconcile` does, then deliver."""
+    args = sys.argv[1:] if argv is None else argv
     os.chdir("/")  # started from a hook in the bare repository: hold no directory
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        return run(sys.argv[1])
+        if args[0] == "--reconcile":
+            from . import reconcile
+
+            args = args[1:]
+            for update in reconcile.reconcile(args[0]):
+                log.info("queued %s %s (no outbox record)", update.ref_text, update.new[:12])
+        return run(args[0])
     except ConveyorError as exc:
         log.error("%s", exc)
         return 1

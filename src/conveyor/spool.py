@@ -5,22 +5,35 @@
 hook was installed) and one row per trigger (`triggers`: pending → delivered | failed), keyed
 by TRIGGER_ID, so a trigger written twice is stored once. Ref names are stored as BLOBs:
 they round-trip byte for byte.
+
+post-receive writes here on every push, so the module imports little (no json, pathlib,
+dataclasses, contextlib, conveyor.changes or executors until needed), and a writer waits for
+the lock at most `timeout` seconds (`SpoolBusy` then): the hook passes what is left of its
+budget, other callers wait up to 30 s.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
-from .changes import Detection, RefUpdate, triggers_for
-from .errors import ConveyorError
-from .executors import Trigger
+try:  # the C module: the sqlite3 package adds datetime adapters this module never uses, and
+    import _sqlite3 as sqlite3  # imports datetime and collections: milliseconds per push
+except ImportError:  # pragma: no cover - a Python without it
+    import sqlite3  # type: ignore[no-redef]
+from collections.abc import Sequence
+
+from .errors import ConveyorError, Retryable
+from .ref_updates import RefUpdate, Value
+
+TYPE_CHECKING = False  # not typing's: importing typing costs a push milliseconds
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .changes import Detection
+    from .executors import Trigger
+
+DEFAULT_TIMEOUT_S = 30.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ref_updates (
@@ -60,6 +73,8 @@ CREATE INDEX IF NOT EXISTS triggers_by_state ON triggers (state, next_attempt_at
 
 
 def directory(repo: str | os.PathLike[str]) -> Path:
+    from pathlib import Path
+
     return Path(repo).resolve() / "conveyor"
 
 
@@ -67,15 +82,30 @@ def path(repo: str | os.PathLike[str]) -> Path:
     return directory(repo) / "outbox.sqlite"
 
 
-@dataclass(frozen=True)
-class Received:
+class SpoolBusy(Retryable):
+    """The outbox stayed locked by other writers for longer than this writer may wait."""
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc))
+
+
+class Received(Value):
+    __slots__ = ("id", "update", "options")
     id: int
     update: RefUpdate
     options: tuple[str, ...]
 
+    def __init__(self, id: int, update: RefUpdate, options: tuple[str, ...]) -> None:
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "update", update)
+        object.__setattr__(self, "options", options)
 
-@dataclass(frozen=True)
-class Row:
+
+class Row(Value):
+    __slots__ = ("trigger", "state", "attempts", "next_attempt_at", "last_error", "run_id",
+                 "url", "created_at")
     trigger: Trigger
     state: str
     attempts: int
@@ -85,18 +115,61 @@ class Row:
     url: str | None
     created_at: float
 
+    def __init__(self, trigger: Trigger, state: str, attempts: int, next_attempt_at: float,
+                 last_error: str | None, run_id: str | None, url: str | None,
+                 created_at: float) -> None:
+        for name, value in zip(self.__slots__, (trigger, state, attempts, next_attempt_at,
+                                                last_error, run_id, url, created_at),
+                               strict=True):
+            object.__setattr__(self, name, value)
+
+
+class _Transaction:
+    """`with outbox.transaction() as tx`: BEGIN IMMEDIATE … COMMIT, ROLLBACK on error."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise SpoolBusy(f"CI spool busy: {exc}") from None
+            raise
+        return self.conn
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self.conn.execute("ROLLBACK" if kind is not None else "COMMIT")
+
+
+def _options_json(options: Sequence[str]) -> str:
+    if not options:
+        return "[]"  # the usual case, without importing json
+    import json
+
+    return json.dumps(list(options))
+
 
 class Outbox:
-    def __init__(self, repo: str | os.PathLike[str]) -> None:
-        self.repo = str(Path(repo).resolve())
-        folder = directory(repo)
+    def __init__(self, repo: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT_S,
+                 threads: bool = False) -> None:
+        """`timeout`: how long a write waits for other writers (then SpoolBusy); `threads`:
+        the connection may be handed to another thread (used by one at a time)."""
+        self.repo = os.path.realpath(repo)
+        folder = os.path.join(self.repo, "conveyor")
         try:
-            folder.mkdir(mode=0o700, exist_ok=True)
-            file = path(repo)
-            if not file.exists():
+            try:
+                os.mkdir(folder, 0o700)
+            except FileExistsError:
+                if not os.path.isdir(folder):
+                    raise
+            file = os.path.join(folder, "outbox.sqlite")
+            if not os.path.exists(file):
                 os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
-            self.conn = sqlite3.connect(file, timeout=30, isolation_level=None)
-            self.conn.execute("PRAGMA busy_timeout=30000")
+            self.conn = sqlite3.connect(file, timeout=timeout, isolation_level=None,
+                                        check_same_thread=not threads)
+            self.conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             exists = "SELECT 1 FROM sqlite_master WHERE name = 'triggers'"
@@ -104,7 +177,13 @@ class Outbox:
                 with self.transaction() as tx:
                     for statement in SCHEMA.split(";"):
                         tx.execute(statement)
-        except (OSError, sqlite3.Error) as exc:
+        except SpoolBusy:
+            raise
+        except sqlite3.Error as exc:
+            if _is_busy(exc):
+                raise SpoolBusy(f"CI spool busy ({folder}): {exc}") from None
+            raise ConveyorError(f"CI spool unavailable ({folder}): {exc}") from None
+        except OSError as exc:
             raise ConveyorError(f"CI spool unavailable ({folder}): {exc}") from None
 
     def close(self) -> None:
@@ -116,30 +195,27 @@ class Outbox:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def transaction(self) -> _Transaction:
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error); SpoolBusy when the lock is not had
+        in time."""
+        return _Transaction(self.conn)
 
     # ------------------------------------------------------------ ref updates
 
     def receive(self, updates: Sequence[RefUpdate], options: Sequence[str] = (),
                 state: str = "received") -> list[int]:
         """Record raw ref updates in one transaction; the ids, in order."""
-        now = time.time()
+        now, options_json = time.time(), _options_json(options)
         with self.transaction() as tx:
             return [int(tx.execute(
                 "INSERT INTO ref_updates (ref, old, new, options, state, received_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (u.ref, u.old, u.new, json.dumps(list(options)), state, now)).lastrowid or 0)
+                (u.ref, u.old, u.new, options_json, state, now)).lastrowid or 0)
                 for u in updates]
 
     def received(self) -> list[Received]:
+        import json
+
         rows = self.conn.execute(
             "SELECT id, ref, old, new, options FROM ref_updates WHERE state = 'received' "
             "ORDER BY id").fetchall()
@@ -148,26 +224,36 @@ class Outbox:
 
     def record(self, update_id: int, detection: Detection) -> list[Trigger]:
         """Store the detection's triggers (deduplicated by TRIGGER_ID) and mark the update."""
-        now = time.time()
+        from .changes import triggers_for
+
         triggers = triggers_for(detection, self.repo)
+        return triggers if self.store(update_id, detection) else []
+
+    def store(self, update_id: int, detection: Detection) -> bool:
+        """What `record` does, without building Trigger objects (the hook's path); False
+        when another process recorded the update first."""
+        from .changes import trigger_id
+
+        now, update = time.time(), detection.update
         with self.transaction() as tx:
             state = tx.execute("SELECT state FROM ref_updates WHERE id = ?",
                                (update_id,)).fetchone()
             if state is None or state[0] != "received":
-                return []  # another process recorded it first
-            for order, t in enumerate(triggers):
+                return False  # another process recorded it first
+            for order, a in enumerate(detection.affected):
                 created = now + order * 1e-6  # keeps the detection's (dependency) order
                 tx.execute(
                     "INSERT OR IGNORE INTO triggers (trigger_id, update_id, service, content_key,"
                     " ref, revision, reason, state, next_attempt_at, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-                    (t.trigger_id, update_id, t.service, t.content_key, t.ref, t.revision,
-                     t.reason, now, created))
+                    (trigger_id(a.service, a.content_key, update.ref, update.new), update_id,
+                     a.service, a.content_key, update.ref, update.new, a.reason, now, created))
             tx.execute(
                 "UPDATE ref_updates SET state = 'detected', note = ?, services_total = ?, "
                 "services_built = ?, detected_at = ? WHERE id = ?",
-                (detection.note, detection.services_total, len(triggers), now, update_id))
-        return triggers
+                (detection.note, detection.services_total, len(detection.affected), now,
+                 update_id))
+        return True
 
     def fail_detection(self, update_id: int, note: str) -> None:
         with self.transaction() as tx:
@@ -186,6 +272,8 @@ class Outbox:
     # ------------------------------------------------------------ triggers
 
     def _rows(self, where: str, args: Sequence[object] = ()) -> list[Row]:
+        from .executors import Trigger
+
         rows = self.conn.execute(
             "SELECT trigger_id, service, content_key, ref, revision, reason, state, attempts, "
             f"next_attempt_at, last_error, run_id, url, created_at FROM triggers {where}",
