@@ -1,6 +1,8 @@
 #!/bin/sh
 # conveyor-shim: installed by `conveyor hook install`; reinstalling rewrites this file.
 # A hook that was here before Conveyor is kept as @HOOK@.local and still runs first.
+# python -c (not -m conveyor.hook: runpy's imports cost each push milliseconds); -P: the bare
+# repository (the working directory) is not on sys.path.
 CONVEYOR_HOME=@CONVEYOR_HOME@
 export CONVEYOR_HOME
 here=$(dirname "$0")
@@ -15,6 +17,6 @@ if [ -x "$here/@HOOK@.local" ]; then
     if [ "@HOOK@" = pre-receive ] && [ "$status" -ne 0 ]; then
         exit "$status"
     fi
-    exec @PYTHON@ -m conveyor.hook @HOOK@ "$@" <&4 4<&-
+    exec @PYTHON@ -P -c 'from conveyor.hook import entry; entry()' @HOOK@ "$@" <&4 4<&-
 fi
-exec @PYTHON@ -m conveyor.hook @HOOK@ "$@"
+exec @PYTHON@ -P -c 'from conveyor.hook import entry; entry()' @HOOK@ "$@"

@@ -7,6 +7,20 @@ process is killed), then detects affected services in a worker thread for at mos
 What it detected in time is printed one line per service; the rest is left to the detached
 dispatcher, which it starts in a new session with its stdio closed. Any failure of
 Conveyor's own is one warning line and exit 0.
+
+The push never waits more than 1 s on Conveyor. Every wait of a hook is bounded by one
+deadline, LIMIT_S after it starts: git commands (hook_git), the outbox's and the records
+DB's SQLite locks, the detection budget, pre-receive's guard probe (at most PROBE_S). What
+misses it is one warning line and exit 0:
+- post-receive could not write its ref updates (outbox locked): the dispatcher it starts
+  runs with --reconcile, which queues every head the outbox has no record of (what
+  `conveyor reconcile` does), then detects and delivers;
+- detection not done in time: the updates are in the outbox as `received`; the dispatcher
+  detects them;
+- pre-receive's protected-path walk or guard probe timed out: the push is accepted
+  unchecked (pre-receive cannot wait longer without holding the push).
+A watchdog thread enforces the bound whatever blocks (WATCHDOG_S): it prints the warning,
+starts the dispatcher with --reconcile (post-receive) and exits 0.
 """
 
 from __future__ import annotations
@@ -14,7 +28,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
 
 from . import hook_git
 from .crashpoints import crash_point
@@ -24,15 +37,23 @@ from .ref_updates import RefUpdate, parse_updates
 
 TYPE_CHECKING = False  # not typing's: importing typing (or pathlib) costs a push milliseconds
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from typing import IO
 
     from .changes import Detection
+    from .spool import Outbox
 
 # Imports are part of every push's time: this module and what pre-receive needs (policy,
 # hook_git, ref_updates) stay free of subprocess, dataclasses, sqlite3, tomllib and
-# conveyor.config; post-receive imports the spool and detection when it has work.
+# conveyor.config; post-receive imports the spool and detection (changes, config_cache,
+# snapshot: light too) when it has work; conveyor.config only for a configuration it has
+# not seen before.
 
 DEFAULT_BUDGET_S = 0.5
+LIMIT_S = 0.8  # every wait of a hook ends this long after it started
+WATCHDOG_S = 0.92  # and whatever blocks, the hook exits 0 this long after it started
+RESERVE_S = 0.05  # kept for starting the dispatcher and printing, after the last wait
+PROBE_S = 0.3  # pre-receive's guard probe waits at most this for the outbox lock
 
 
 def say(out: IO[bytes], line: str) -> None:
@@ -52,7 +73,10 @@ def push_options(env: Mapping[str, str]) -> list[str]:
 def budget(repo: Repo) -> float:
     explicit = os.environ.get("CONVEYOR_HOOK_BUDGET_MS")
     if explicit is None:
-        code, value = hook_git.run(repo, "config", "--get", "conveyor.hookBudgetMs")
+        try:
+            code, value = hook_git.run(repo, "config", "--get", "conveyor.hookBudgetMs")
+        except hook_git.GitTimeout:
+            return DEFAULT_BUDGET_S
         explicit = value.decode("utf-8", "replace").strip() if code == 0 else None
     try:
         return float(explicit) / 1000 if explicit else DEFAULT_BUDGET_S
@@ -66,21 +90,38 @@ def describe(detection: Detection) -> list[str]:
     return [f"{detection.update.ref_text}: {detection.note}"]
 
 
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
 # ---------------------------------------------------------------- post-receive
 
 
-def post_receive(repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
+def post_receive(repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes],
+                 deadline: float | None = None) -> int:
+    deadline = time.monotonic() + LIMIT_S if deadline is None else deadline
     try:
         crash_point("before-spool-write")
         updates = parse_updates(data)
         if not updates:
             return 0
-        from .spool import Outbox
+        from .spool import Outbox, SpoolBusy
 
-        with Outbox(repo) as outbox:
-            ids = outbox.receive(updates, push_options(env))
+        options = push_options(env)
+        try:  # the outbox goes on to the detection thread, which closes it
+            outbox = Outbox(repo, timeout=max(0.01, _left(deadline) - RESERVE_S), threads=True)
+            try:
+                ids = outbox.receive(updates, options)
+            except BaseException:
+                outbox.close()
+                raise
+        except SpoolBusy as exc:
+            start_dispatcher(repo, reconcile=True)
+            say(out, f"warning: CI trigger not recorded in time ({exc}); "
+                     "the dispatcher will queue this push (conveyor reconcile)")
+            return 0
         crash_point("after-spool-write")
-        lines = _detect_within(repo, ids, updates, push_options(env), budget(repo))
+        lines = _detect_within(repo, outbox, ids, updates, options, deadline)
         crash_point("after-detection")
         start_dispatcher(repo)
         for line in lines:
@@ -90,40 +131,70 @@ def post_receive(repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes]
     return 0
 
 
-def _detect_within(repo: Repo, ids: Sequence[int], updates: Sequence[RefUpdate],
-                   options: Sequence[str], seconds: float) -> list[str]:
-    """Detect in a worker thread; whatever is not done within `seconds` stays queued."""
-    import threading
+def _detect_within(repo: Repo, outbox: Outbox, ids: Sequence[int],
+                   updates: Sequence[RefUpdate], options: Sequence[str],
+                   deadline: float) -> list[str]:
+    """Detect in a worker thread; whatever is not done within the budget (and before the
+    deadline) stays queued for the dispatcher. The thread owns `outbox` (and closes it).
 
+    The budget is read (a git process) while the thread detects; nothing is stored before
+    it is known, so a budget of 0 leaves every update to the dispatcher, as it always did.
+    _thread, not threading: importing threading costs a push milliseconds."""
+    import _thread
+
+    from . import intake
     from .changes import Detector
-    from .dispatch import detect
-    from .spool import Outbox, Received
+    from .spool import Received
 
     done: list[Detection | None] = []
+    warnings: list[str] = []
+    decided, finished = _thread.allocate_lock(), _thread.allocate_lock()
+    decided.acquire()
+    finished.acquire()
+    verdict: list[bool] = []
+
+    def store_now() -> bool:
+        decided.acquire()  # released once the budget is known
+        decided.release()
+        return verdict[0]
 
     def work() -> None:
-        with Outbox(repo) as outbox, Detector(repo) as detector:
-            for update_id, update in zip(ids, updates, strict=True):
-                done.append(detect(outbox, detector, Received(update_id, update,
-                                                              tuple(options))))
+        try:
+            with outbox, Detector(repo) as detector:
+                for update_id, update in zip(ids, updates, strict=True):
+                    item = Received(update_id, update, tuple(options))
+                    detection = intake.detect(outbox, detector, item, warnings.append,
+                                              max(0.01, _left(deadline)), store_now)
+                    if not store_now():
+                        return
+                    done.append(detection)
+        except Exception as exc:  # left to the dispatcher, as if out of time
+            warnings.append(f"detection left to the dispatcher: {exc}")
+        finally:
+            finished.release()
 
+    _thread.start_new_thread(work, ())
+    seconds = min(budget(repo), _left(deadline) - RESERVE_S)
+    verdict.append(seconds > 0)
+    decided.release()
     if seconds > 0:
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
-        worker.join(seconds)
-    lines = [line for d in list(done) if d is not None for line in describe(d)]
-    left = len(updates) - len(done)
+        finished.acquire(timeout=seconds)
+    finished_now = list(done)
+    lines = [line for d in finished_now if d is not None for line in describe(d)]
+    lines += [f"warning: {w}" for w in list(warnings)]
+    left = len(updates) - len(finished_now)
     if left:
         lines.append(f"{left} ref(s) queued for detection")
     return lines
 
 
-def start_dispatcher(repo: Repo) -> None:
+def start_dispatcher(repo: Repo, reconcile: bool = False) -> None:
     """The dispatcher in its own session, stdio not inherited: the push never waits on it.
 
     posix_spawn, not subprocess (cheaper to import); no descriptor of the hook's reaches it
     but /dev/null and the log, so git never waits for it to close a pipe. It is not waited
-    for: it outlives the hook, and init reaps it."""
+    for: it outlives the hook, and init reaps it. `reconcile`: it first queues the heads
+    the outbox has no record of (the hook could not write them)."""
     log = os.open(os.path.join(repo, "conveyor", "dispatch.log"),
                   os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
@@ -133,7 +204,9 @@ def start_dispatcher(repo: Repo) -> None:
             (os.POSIX_SPAWN_DUP2, log, 2),
         ]
         actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds() if fd > 2]
-        os.posix_spawn(sys.executable, [sys.executable, "-m", "conveyor.dispatch", os.fspath(repo)],
+        flags = ["--reconcile"] if reconcile else []
+        os.posix_spawn(sys.executable,
+                       [sys.executable, "-m", "conveyor.dispatch", *flags, os.fspath(repo)],
                        hook_git.clean_env(), file_actions=actions, setsid=True)
     finally:
         os.close(log)
@@ -158,22 +231,48 @@ def _inheritable_fds() -> list[int]:
 def pre_receive(repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
     from . import policy
 
+    warnings: list[str] = []
     try:
         updates = parse_updates(data)
-        refusals = policy.check(repo, updates, env)
+        refusals = policy.check(repo, updates, env, warnings.append, probe_s=PROBE_S)
+    except hook_git.GitTimeout as exc:
+        say(out, f"warning: policy check not finished in time ({exc}): push accepted unchecked")
+        return 0
     except ConveyorError as exc:
         refusals = [f"refused: {exc}"]
-    for line in refusals:
+    for line in [*refusals, *(f"warning: {w}" for w in warnings)]:
         say(out, line)
     return 1 if refusals else 0
+
+
+def _watchdog(name: str, repo: Repo, seconds: float) -> None:
+    """Whatever blocks this hook (a lock, a disk, git), it exits 0 after `seconds`."""
+    import _thread
+
+    def expire() -> None:
+        time.sleep(seconds)
+        if name == "post-receive":
+            line = ("conveyor: warning: CI trigger not recorded in time; the dispatcher will "
+                    "queue this push (conveyor reconcile)\n")
+        else:
+            line = "conveyor: warning: policy check not finished in time: push accepted unchecked\n"
+        try:
+            os.write(1, line.encode())
+            if name == "post-receive":
+                start_dispatcher(repo, reconcile=True)
+        finally:
+            os._exit(0)
+
+    _thread.start_new_thread(expire, ())
 
 
 # ---------------------------------------------------------------- entry point
 
 
-def run(name: str, repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes]) -> int:
+def run(name: str, repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes],
+        deadline: float | None = None) -> int:
     if name == "post-receive":
-        return post_receive(repo, data, env, out)
+        return post_receive(repo, data, env, out, deadline)
     if name == "pre-receive":
         return pre_receive(repo, data, env, out)
     raise ConveyorError(f"unknown hook {name!r} (post-receive, pre-receive)")
@@ -181,18 +280,28 @@ def run(name: str, repo: Repo, data: bytes, env: Mapping[str, str], out: IO[byte
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m conveyor.hook NAME`: what the installed shims exec (stdin passed through)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    repo = os.path.realpath(os.environ.get("GIT_DIR", "."))
     start = time.monotonic()
-    code = run(args[0] if args else "", repo, sys.stdin.buffer.read(), os.environ,
-               sys.stdout.buffer)
+    hook_git.set_deadline(start + LIMIT_S)
+    args = list(sys.argv[1:] if argv is None else argv)
+    name = args[0] if args else ""
+    repo = os.path.realpath(os.environ.get("GIT_DIR", "."))
+    _watchdog(name, repo, float(os.environ.get("CONVEYOR_TEST_WATCHDOG_S", WATCHDOG_S)))
+    code = run(name, repo, sys.stdin.buffer.read(), os.environ, sys.stdout.buffer,
+               start + LIMIT_S)
     sys.stdout.flush()
     if os.environ.get("CONVEYOR_DEBUG"):
         print(f"conveyor: hook took {time.monotonic() - start:.3f}s", file=sys.stderr)
     return code
 
 
-if __name__ == "__main__":
+def entry() -> None:
+    """What the shims run (`python -P -c 'from conveyor.hook import entry; entry()' NAME`:
+    -c, not -m: runpy's imports cost every push milliseconds; -P: nothing is imported from
+    the bare repository, the hook's working directory)."""
     code = main()
     sys.stdout.flush()
     os._exit(code)  # a detection thread still running must not hold the push
+
+
+if __name__ == "__main__":
+    entry()

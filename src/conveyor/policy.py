@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import re
-from collections.abc import Mapping, Sequence
 
 from . import hook_git
 from .errors import ConveyorError
@@ -24,13 +22,16 @@ from .hook_git import Repo
 
 TYPE_CHECKING = False  # not typing's: importing typing costs a push milliseconds
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
     from .config import Settings
     from .ref_updates import RefUpdate
 
 
-EMAIL = re.compile(r"<([^>]*)>")
 CACHE_VERSION = 1
 ZERO = frozenset("0")
+# config's default policy.ref_pattern, checked without importing re (most pushes use it)
+DEFAULT_REF_PATTERN = r"^refs/(heads|tags)/[^\x00-\x1f\x7f]+$"
 
 
 class View:
@@ -71,7 +72,7 @@ def view_of_blob(repo: Repo, blob: str, env: Mapping[str, str] | None = None) ->
     cache = _cache_file(repo, blob)
     try:
         with open(cache, "rb") as handle:  # written by this module only (marshal: no import)
-            data = marshal.load(handle)
+            data = marshal.loads(handle.read())  # load(file): many tiny reads
         if data.get("version") == CACHE_VERSION:
             return View(data["default_branch"], data["ref_pattern"], data["protected_paths"],
                         bool(data["guard"]))
@@ -141,25 +142,42 @@ def _settings_of(data: bytes | None) -> Settings:
 
 
 def identity_email(identity: str) -> str:
-    match = EMAIL.search(identity)
+    import re
+
+    match = re.search(r"<([^>]*)>", identity)
     return (match.group(1) if match else identity).strip().lower()
 
 
-def is_guarded(repo: Repo, view: View | None) -> bool:
-    if view is not None and view.guard:
-        return True
-    code, out = hook_git.run(repo, "config", "--bool", "--get", "conveyor.guard")
-    return code == 0 and out.strip() == b"true"
+def is_guarded(repo: Repo, view: View | None,
+               config: hook_git.Pending | None = None) -> bool:
+    """Guard mode: [policy] guard in conveyor.toml, or `git config conveyor.guard` (`config`:
+    that command, already started)."""
+    if config is None:
+        if view is not None and view.guard:
+            return True
+        config = _guard_config(repo)
+    code, out = config.result()
+    return (view is not None and view.guard) or (code == 0 and out.strip() == b"true")
 
 
-def spool_problem(repo: Repo) -> str | None:
-    """Why the outbox cannot take a write now, or None."""
-    from .spool import Outbox
+def _guard_config(repo: Repo) -> hook_git.Pending:
+    return hook_git.start(repo, "config", "--bool", "--get", "conveyor.guard")
+
+
+def spool_problem(repo: Repo, timeout: float = 30.0,
+                  warn: Callable[[str], None] | None = None) -> str | None:
+    """Why the outbox cannot take a write now, or None. An outbox still locked by other
+    writers after `timeout` seconds is busy, not unavailable: None (and a warning)."""
+    from .spool import Outbox, SpoolBusy
 
     try:
-        with Outbox(repo) as outbox, outbox.transaction() as tx:
+        with Outbox(repo, timeout=timeout) as outbox, outbox.transaction() as tx:
             tx.execute("CREATE TABLE IF NOT EXISTS guard_probe (x)")
             tx.execute("DROP TABLE guard_probe")
+    except SpoolBusy as exc:
+        if warn is not None:
+            warn(f"guard probe skipped: {exc}")
+        return None
     except ConveyorError as exc:
         return str(exc)
     except Exception as exc:
@@ -183,11 +201,24 @@ def _log(repo: Repo, update: RefUpdate, prefixes: Sequence[str],
     return found
 
 
+def ref_allowed(pattern: str, ref: bytes) -> bool:
+    """`re.search(pattern, ref)`; the default pattern without importing re."""
+    if pattern == DEFAULT_REF_PATTERN:
+        for prefix in (b"refs/heads/", b"refs/tags/"):
+            if ref.startswith(prefix):
+                rest = ref[len(prefix):]
+                rest = rest[:-1] if rest.endswith(b"\n") else rest  # as `$` allows
+                return bool(rest) and all(0x20 <= c != 0x7f for c in rest)
+        return False
+    import re
+
+    return re.compile(pattern.encode("utf-8")).search(ref) is not None
+
+
 def violations(repo: Repo, update: RefUpdate, view: View, env: Mapping[str, str],
                protect: bool = True) -> list[str]:
     ref = update.ref_text
-    pattern = re.compile(view.ref_pattern.encode("utf-8"))
-    if not pattern.search(update.ref):
+    if not ref_allowed(view.ref_pattern, update.ref):
         return [f"refused {ref}: ref name does not match policy.ref_pattern "
                 f"{view.ref_pattern}"]
     if _is_zero(update.new) or not protect:
@@ -213,13 +244,21 @@ def violations(repo: Repo, update: RefUpdate, view: View, env: Mapping[str, str]
     return found
 
 
-def check(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> list[str]:
-    """One line per refusal; empty when the push may proceed."""
+def check(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str],
+          warn: Callable[[str], None] | None = None, probe_s: float = 30.0) -> list[str]:
+    """One line per refusal; empty when the push may proceed. git commands are bounded by
+    hook_git's deadline (GitTimeout); the guard probe waits at most `probe_s` for the
+    outbox lock (then `warn`, and no refusal)."""
     if not updates:
         return []
-    view = trusted_view(repo, updates, env)
-    if is_guarded(repo, view):
-        problem = spool_problem(repo)
+    config = _guard_config(repo)  # runs while the policy is looked up
+    try:
+        view = trusted_view(repo, updates, env)
+    except BaseException:
+        config.result()
+        raise
+    if is_guarded(repo, view, config):
+        problem = spool_problem(repo, hook_git.time_left(probe_s), warn)
         if problem:
             return [f"refused: CI spool unavailable, push rejected (guard mode): {problem}"]
     if view is None:

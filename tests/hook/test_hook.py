@@ -28,7 +28,8 @@ def test_install_is_idempotent_and_keeps_an_existing_hook(monorepo: Monorepo) ->
     hook_install.install(monorepo.bare)
     assert (monorepo.bare / "hooks" / "post-receive.local").read_text().startswith("#!/bin/sh")
     shim = old_hook.read_text()
-    assert "conveyor.hook post-receive" in shim and os.environ["CONVEYOR_HOME"] in shim
+    assert "from conveyor.hook import entry; entry()' post-receive" in shim
+    assert os.environ["CONVEYOR_HOME"] in shim
     assert git(monorepo.bare, "config", "receive.advertisePushOptions").stdout.strip() == b"true"
     monorepo.push("main")
     assert marker.read_bytes().endswith(b" refs/heads/main\n")  # the kept hook got stdin
