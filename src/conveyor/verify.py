@@ -1,8 +1,10 @@
 """Acceptance checks against a deployed environment: the service's integration tests.
 
-The tests run with this interpreter (`sys.executable -m pytest`) from the promoted checkout,
-with `{self.address}` and `{<service>.address}` in `integration.test_env` resolved to the
-environment's addresses. The outcome is also recorded as evidence `verify:<env>`.
+The tests run with this interpreter (`sys.executable -m pytest`) as they were at the image's
+source revision (so a rollback to an older digest is checked by the tests it was built with;
+the promoted checkout when the revision is unknown), with `{self.address}` and
+`{<service>.address}` in `integration.test_env` resolved to the environment's addresses. The
+outcome is also recorded as evidence `verify:<env>`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import deploy, evidence, proc
+from . import deploy, evidence, git, proc, workspace
 from .config import Config, Pipeline
 from .errors import ConveyorError, Retryable
 
@@ -33,6 +36,16 @@ def test_env(config: Config, environment: str, pipeline: Pipeline) -> dict[str, 
 def run(config: Config, environment: str, pipeline: Pipeline, checkout: Path, *,
         digest: str, revision: str | None) -> None:
     """Run the acceptance checks; raise ConveyorError (with the tail of the output) if any fail."""
+    if revision and git.object_exists(checkout, revision):
+        with tempfile.TemporaryDirectory(prefix="conveyor-verify-") as folder:
+            tree = workspace.make(checkout, revision, Path(folder) / "tree")
+            _run(config, environment, pipeline, tree, digest=digest, revision=revision)
+    else:
+        _run(config, environment, pipeline, checkout, digest=digest, revision=revision)
+
+
+def _run(config: Config, environment: str, pipeline: Pipeline, checkout: Path, *,
+         digest: str, revision: str | None) -> None:
     tests = checkout / pipeline.integration.tests
     if not tests.is_dir():
         raise ConveyorError(f"{pipeline.file}: integration.tests {pipeline.integration.tests!r} "

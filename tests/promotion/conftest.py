@@ -227,13 +227,13 @@ def monorepo(tmp_path: Path, registry_address: str) -> Monorepo:
 
 
 def give_evidence(digest: str, *, failing: tuple[str, ...] = (),
-                  missing: tuple[str, ...] = ()) -> None:
+                  missing: tuple[str, ...] = (), revision: str = "f" * 40) -> None:
     for stage in STAGES:
         if stage in missing:
             continue
         evidence.record(evidence.Evidence(
             service=SERVICE, digest=digest, stage=stage,
-            result="failed" if stage in failing else "passed", revision="f" * 40))
+            result="failed" if stage in failing else "passed", revision=revision))
 
 
 @pytest.fixture

@@ -99,3 +99,21 @@ def test_a_container_that_never_gets_healthy_leaves_everything_as_it_was(
     assert git(monorepo.central, "rev-parse", "main") == head
     assert ledger.history(SERVICE) == records
     assert answer(monorepo, "test")["version"] == "v1"
+
+
+def test_verification_uses_the_tests_of_the_images_own_revision(
+        monorepo: Monorepo, images: Images, clean_containers: None) -> None:
+    built_from = git(monorepo.root, "rev-parse", "HEAD")
+    give_evidence(images.good, revision=built_from)
+    # Later, the acceptance tests change in a way this image does not satisfy.
+    test_file = monorepo.root / f"services/{SERVICE}/tests/integration/test_acceptance.py"
+    test_file.write_text(test_file.read_text().replace('"hi from "', '"howdy from "'))
+    git(monorepo.root, "commit", "-qam", "new acceptance tests")
+    git(monorepo.root, "push", "-q", "origin", "main")
+
+    promote(monorepo, "test", images.good)  # checked by the tests it was built with
+    assert ledger.is_verified(SERVICE, "test", images.good)
+
+    give_evidence(images.good2)  # its revision is unknown: the newest tests check it
+    with pytest.raises(promotion.ConveyorError, match="rolled back"):
+        promote(monorepo, "test", images.good2)
