@@ -8,10 +8,11 @@ What it detected in time is printed one line per service; the rest is left to th
 dispatcher, which it starts in a new session with its stdio closed. Any failure of
 Conveyor's own is one warning line and exit 0.
 
-The push never waits more than 1 s on Conveyor. Every wait of a hook is bounded by one
-deadline, LIMIT_S after it starts: git commands (hook_git), the outbox's and the records
-DB's SQLite locks, the detection budget, pre-receive's guard probe (at most PROBE_S). What
-misses it is one warning line and exit 0:
+The push never waits more than 1 s on Conveyor, both hooks together. Every wait of a hook
+is bounded by one deadline, LIMIT_S[hook] after it starts (pre-receive 0.35 s, post-receive
+0.45 s): git commands (hook_git), the outbox's and the records DB's SQLite locks, the
+detection budget (conveyor.hookBudgetMs is capped by it), pre-receive's guard probe (at most
+PROBE_S). What misses it is one warning line and exit 0:
 - post-receive could not write its ref updates (outbox locked): the dispatcher it starts
   runs with --reconcile, which queues every head the outbox has no record of (what
   `conveyor reconcile` does), then detects and delivers;
@@ -19,8 +20,9 @@ misses it is one warning line and exit 0:
   detects them;
 - pre-receive's protected-path walk or guard probe timed out: the push is accepted
   unchecked (pre-receive cannot wait longer without holding the push).
-A watchdog thread enforces the bound whatever blocks (WATCHDOG_S): it prints the warning,
-starts the dispatcher with --reconcile (post-receive) and exits 0.
+A watchdog thread enforces the bound whatever blocks (WATCHDOG_GRACE_S after the deadline):
+it prints the warning, starts the dispatcher with --reconcile (post-receive) and exits 0.
+With the interpreters' start-up (~20 ms each), the two hooks stay under 1 s.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ if TYPE_CHECKING:
 # not seen before.
 
 DEFAULT_BUDGET_S = 0.5
-LIMIT_S = 0.8  # every wait of a hook ends this long after it started
-WATCHDOG_S = 0.92  # and whatever blocks, the hook exits 0 this long after it started
+# every wait of a hook ends this long after it started; the two sum to well under 1 s
+LIMIT_S = {"pre-receive": 0.35, "post-receive": 0.45}
+WATCHDOG_GRACE_S = 0.05  # and whatever blocks, the hook exits 0 this long after its deadline
 RESERVE_S = 0.05  # kept for starting the dispatcher and printing, after the last wait
 PROBE_S = 0.3  # pre-receive's guard probe waits at most this for the outbox lock
 
@@ -99,7 +102,7 @@ def _left(deadline: float) -> float:
 
 def post_receive(repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes],
                  deadline: float | None = None) -> int:
-    deadline = time.monotonic() + LIMIT_S if deadline is None else deadline
+    deadline = time.monotonic() + LIMIT_S["post-receive"] if deadline is None else deadline
     try:
         crash_point("before-spool-write")
         updates = parse_updates(data)
@@ -174,9 +177,12 @@ def _detect_within(repo: Repo, outbox: Outbox, ids: Sequence[int],
             finished.release()
 
     _thread.start_new_thread(work, ())
-    seconds = min(budget(repo), _left(deadline) - RESERVE_S)
-    verdict.append(seconds > 0)
-    decided.release()
+    seconds = 0.0
+    try:
+        seconds = min(budget(repo), _left(deadline) - RESERVE_S)
+    finally:  # whatever happened, the worker learns whether to store
+        verdict.append(seconds > 0)
+        decided.release()
     if seconds > 0:
         finished.acquire(timeout=seconds)
     finished_now = list(done)
@@ -279,15 +285,17 @@ def run(name: str, repo: Repo, data: bytes, env: Mapping[str, str], out: IO[byte
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m conveyor.hook NAME`: what the installed shims exec (stdin passed through)."""
+    """`python -m conveyor.hook NAME` (the shims: `entry()`), stdin passed through."""
     start = time.monotonic()
-    hook_git.set_deadline(start + LIMIT_S)
     args = list(sys.argv[1:] if argv is None else argv)
     name = args[0] if args else ""
+    limit = LIMIT_S.get(name, LIMIT_S["post-receive"])
+    hook_git.set_deadline(start + limit)
     repo = os.path.realpath(os.environ.get("GIT_DIR", "."))
-    _watchdog(name, repo, float(os.environ.get("CONVEYOR_TEST_WATCHDOG_S", WATCHDOG_S)))
+    _watchdog(name, repo, float(os.environ.get("CONVEYOR_TEST_WATCHDOG_S",
+                                               limit + WATCHDOG_GRACE_S)))
     code = run(name, repo, sys.stdin.buffer.read(), os.environ, sys.stdout.buffer,
-               start + LIMIT_S)
+               start + limit)
     sys.stdout.flush()
     if os.environ.get("CONVEYOR_DEBUG"):
         print(f"conveyor: hook took {time.monotonic() - start:.3f}s", file=sys.stderr)

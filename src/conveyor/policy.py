@@ -255,7 +255,10 @@ def check(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str],
     try:
         view = trusted_view(repo, updates, env)
     except BaseException:
-        config.result()
+        try:  # reaped; the first error is the one to report
+            config.result()
+        except Exception:
+            pass
         raise
     if is_guarded(repo, view, config):
         problem = spool_problem(repo, hook_git.time_left(probe_s), warn)
