@@ -68,12 +68,15 @@ def _cache_file(repo: Repo, blob: str) -> str:
 
 
 def view_of_blob(repo: Repo, blob: str, env: Mapping[str, str] | None = None) -> View:
-    """The policy of the conveyor.toml blob `blob`: from the cache, else parsed (and cached)."""
-    cache = _cache_file(repo, blob)
+    """The policy of the conveyor.toml blob `blob`: from the cache, else parsed (and cached).
+    A cache entry written by other code (config.py's defaults may have changed) is not used."""
+    from .config_cache import code_stamp
+
+    cache, stamp = _cache_file(repo, blob), code_stamp()
     try:
         with open(cache, "rb") as handle:  # written by this module only (marshal: no import)
             data = marshal.loads(handle.read())  # load(file): many tiny reads
-        if data.get("version") == CACHE_VERSION:
+        if data.get("version") == CACHE_VERSION and data.get("code") == stamp:
             return View(data["default_branch"], data["ref_pattern"], data["protected_paths"],
                         bool(data["guard"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
@@ -86,7 +89,7 @@ def view_of_blob(repo: Repo, blob: str, env: Mapping[str, str] | None = None) ->
         os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
         temp = f"{cache}.{os.getpid()}.tmp"
         with open(temp, "wb") as handle:
-            marshal.dump(view.as_dict(), handle)
+            marshal.dump({**view.as_dict(), "code": stamp}, handle)
         os.replace(temp, cache)
     except OSError:
         pass
