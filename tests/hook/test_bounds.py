@@ -57,7 +57,7 @@ def test_a_busy_outbox_is_not_a_guard_refusal(central: Monorepo) -> None:
     assert len(central.wait_delivered(3, timeout=40)) == 3
 
 
-def test_a_policy_check_out_of_time_accepts_with_one_warning(central: Monorepo) -> None:
+def test_a_policy_check_out_of_time_refuses_with_one_line(central: Monorepo) -> None:
     central.push("main")
     central.wait_delivered(2)
     new = central.commit({"k8s/overlays/production/kustomization.yaml": "images: [x]\n"})
@@ -71,10 +71,10 @@ def test_a_policy_check_out_of_time_accepts_with_one_warning(central: Monorepo) 
         code = hook.pre_receive(central.bare, update, env, out)
     finally:
         hook_git.set_deadline(None)
-    assert code == 0
+    assert code == 1  # fail closed: a protected path is never changed unchecked
     lines = out.getvalue().decode().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("conveyor: warning: policy check not "
-                                                   "finished in time")
+    assert len(lines) == 1 and lines[0].startswith("conveyor: refused: the policy check did "
+                                                   "not finish in time")
     # with time, the same update is refused as before
     out = io.BytesIO()
     assert hook.pre_receive(central.bare, update, env, out) == 1
@@ -105,6 +105,18 @@ def test_the_watchdog_ends_a_stuck_hook_and_the_dispatcher_catches_up(
     assert b"conveyor: warning:" in result.stderr and b"not" in result.stderr
     delivered = central.wait_delivered(2, timeout=40)
     assert sorted(s for _t, s, _r in delivered) == ["gateway", "password-strength"]
+
+
+def test_a_stuck_pre_receive_refuses_the_push_and_changes_nothing(central: Monorepo) -> None:
+    central.push("main")
+    before = central.head()
+    central.commit({"services/gateway/app.py": "v2\n"})
+    start = time.monotonic()
+    result = central.push("main", check=False, env={"CONVEYOR_TEST_PRE_WATCHDOG_S": "0"})
+    assert time.monotonic() - start < 2.5
+    assert result.returncode != 0
+    assert b"conveyor: refused: the policy check did not finish in time" in result.stderr
+    assert git(central.bare, "rev-parse", "main").stdout.strip().decode() == before
 
 
 def test_a_budget_of_zero_leaves_detection_to_the_dispatcher(central: Monorepo) -> None:
@@ -146,4 +158,4 @@ def test_both_hooks_together_stay_under_a_second_when_everything_blocks(
     assert pre.returncode == 0 and post.returncode == 0
     assert pre.stdout.count(b"conveyor: warning:") == 1
     assert post.stdout.count(b"conveyor: warning:") == 1
-    assert took < 1.2, took  # 0.35 s + 0.45 s of waiting, two interpreters, a loaded machine
+    assert took < 1.2, took  # 0.3 s probe + 0.45 s of waiting, two interpreters, a loaded machine
