@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 
 from .. import hook, hook_install
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("hook", help="install or run the server-side git hooks")
     actions = parser.add_subparsers(dest="hook_command", metavar="ACTION", required=True)
     install = actions.add_parser("install", help="install the hooks into a bare repository")
@@ -28,5 +26,5 @@ def run_install(args: argparse.Namespace) -> int:
 
 
 def run_hook(args: argparse.Namespace) -> int:
-    repo = Path(os.environ.get("GIT_DIR", ".")).resolve()
-    return hook.run(args.hook_name, repo, sys.stdin.buffer.read(), os.environ, sys.stdout.buffer)
+    # The same entry as the shims: one deadline for every wait, and the watchdog.
+    return hook.main([args.hook_name])
