@@ -13,7 +13,7 @@ import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import changes, git, npm_inputs
+from . import changes, git, npm_inputs, snapshot
 from .config import Config, Pipeline, Settings
 from .errors import ConveyorError
 
@@ -34,8 +34,8 @@ def ca_bundle(settings: Settings) -> bytes:
 def existing_paths(repo: str | os.PathLike[str], revision: str,
                    paths: Iterable[str]) -> list[str]:
     """The paths that exist at `revision` (git archive refuses a missing pathspec)."""
-    with git.ObjectReader(repo) as reader:
-        return [p for p in paths if reader.oid(revision, p) is not None]
+    with snapshot.Trees(repo) as trees:
+        return [p for p in paths if trees.oid(revision, p) is not None]
 
 
 def make(repo: str | os.PathLike[str], revision: str, config: Config, pipeline: Pipeline) -> bytes:

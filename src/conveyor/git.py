@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from . import proc
-from .errors import ConveyorError
 
 ZERO_OID = "0" * 40
 GIT_TIMEOUT = 60.0
@@ -102,50 +99,3 @@ def export_tree(
     Path(dest).mkdir(parents=True, exist_ok=True)
     archive = run(repo, "archive", "--format=tar", rev, "--", *paths, timeout=300).stdout
     proc.run(["tar", "-x", "-C", os.fspath(dest)], input=archive, timeout=300)
-
-
-class ObjectReader:
-    """One persistent `git cat-file --batch-check` process: O(1) process spawns per push.
-
-    `oid(rev, path)` answers the object id of `rev:path` (a tree or blob), or None.
-    """
-
-    def __init__(self, repo: str | os.PathLike[str], timeout: float = GIT_TIMEOUT) -> None:
-        self._timeout = timeout
-        self._lock = threading.Lock()
-        self._process = subprocess.Popen(
-            ["git", "-C", os.fspath(repo), "cat-file", "--batch-check"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=clean_env(),
-        )
-
-    def oid(self, rev: str, path: str) -> str | None:
-        spec = f"{rev}:{path.rstrip('/')}" if path else f"{rev}^{{tree}}"
-        if "\n" in spec:
-            raise ConveyorError(f"path with a newline cannot be looked up: {spec!r}")
-        assert self._process.stdin and self._process.stdout
-        with self._lock:
-            self._process.stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
-            self._process.stdin.flush()
-            line = self._process.stdout.readline().decode("utf-8", "surrogateescape").rstrip("\n")
-        if not line or line.endswith(" missing") or line.endswith(" ambiguous"):
-            return None
-        return line.split(" ", 1)[0]
-
-    def close(self) -> None:
-        if self._process.poll() is None:
-            assert self._process.stdin
-            self._process.stdin.close()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-
-    def __enter__(self) -> ObjectReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
