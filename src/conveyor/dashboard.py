@@ -248,7 +248,7 @@ async def index(request: web.Request) -> web.Response:
                   now=data["generated_at"], **request.app[SETTINGS_KEY])
 
 
-async def digest_page(request: web.Request) -> web.Response:
+async def _records_of_requested_digest(request: web.Request) -> dict[str, Any]:
     digest = request.match_info["digest"]
     if not DIGEST.match(digest):
         raise web.HTTPNotFound(text=f"not an image digest: {digest}")
@@ -257,7 +257,11 @@ async def digest_page(request: web.Request) -> web.Response:
         with closing(request.app[CONNECT_KEY]()) as conn:
             return digest_records(conn, digest)
 
-    records = await asyncio.to_thread(read)
+    return await asyncio.to_thread(read)
+
+
+async def digest_page(request: web.Request) -> web.Response:
+    records = await _records_of_requested_digest(request)
     return render(request.app[TEMPLATES_KEY], "digest.html", records=records, now=time.time(),
                   **request.app[SETTINGS_KEY])
 
@@ -268,15 +272,7 @@ async def api_status(request: web.Request) -> web.Response:
 
 
 async def api_digest(request: web.Request) -> web.Response:
-    digest = request.match_info["digest"]
-    if not DIGEST.match(digest):
-        raise web.HTTPNotFound(text=f"not an image digest: {digest}")
-
-    def read() -> dict[str, Any]:
-        with closing(request.app[CONNECT_KEY]()) as conn:
-            return digest_records(conn, digest)
-
-    return web.json_response(await asyncio.to_thread(read),
+    return web.json_response(await _records_of_requested_digest(request),
                              dumps=lambda v: json.dumps(v, sort_keys=True, default=str))
 
 
