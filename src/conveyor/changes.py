@@ -26,6 +26,9 @@ __all__ = ["Affected", "Detection", "Detector", "RefUpdate", "content_key", "par
            "service_key", "source_paths", "trigger_id", "triggers_for"]
 
 
+
+PROMOTION_RECORD = "promotion record: nothing to build"  # overlay-only commits
+
 class Affected(Value):
     __slots__ = ("service", "reason", "content_key")
     service: str
@@ -224,5 +227,5 @@ class Detector:
         note = why or "compared with the previous head"
         if not affected and any(self.oid(base, p) != self.oid(update.new, p)
                                 for p in plan.promotion_paths):
-            note = "promotion record: nothing to build"
+            note = PROMOTION_RECORD
         return Detection(update, tuple(affected), len(plan.services), note)

@@ -44,8 +44,8 @@ def detect(outbox: Outbox, detector: Detector, item: Received, warn: Warn,
         return None
     if detection is None or (store is not None and not store()):
         return None
-    outbox.store(item.id, detection)
-    record_push(detection, warn, timeout)
+    if outbox.store(item.id, detection):  # else the hook and the dispatcher raced: one records
+        record_push(detection, warn, timeout)
     return detection
 
 
@@ -62,8 +62,12 @@ def records_path() -> str:
 def record_push(detection: Detection, warn: Warn, timeout: float = 30.0) -> None:
     """One row in the records DB per processed push, for build-avoidance metrics; waits at
     most `timeout` seconds for its lock, and never fails a trigger."""
+    from .changes import PROMOTION_RECORD  # loaded already: it made `detection`
+
     update = detection.update
-    built = 0 if is_zero(update.new) else len(detection.affected)
+    if is_zero(update.new) or detection.note == PROMOTION_RECORD:
+        return  # a deletion or a promotion's own commit is not a push of code
+    built = len(detection.affected)
     row = (update.ref_text, update.new, detection.services_total, built, time.time())
     insert = ("INSERT INTO pushes (ref, new, services_total, services_built, pushed_at) "
               "VALUES (?, ?, ?, ?, ?)")
