@@ -37,7 +37,7 @@ def main() -> int:
         registry_server.start(address, work / "registry")
         try:
             base = base_image.ensure(REPO / "build" / "base")
-            digests = [fx._build_and_push(base, address, f"b{i}", "good") for i in (1, 2)]
+            digests = [fx.build_and_push(base, address, f"b{i}", "good") for i in (1, 2)]
             for digest in digests:
                 fx.give_evidence(digest)
             root, central = work / "checkout", work / "central.git"

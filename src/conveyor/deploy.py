@@ -143,6 +143,18 @@ def prepare(config: Config, env: Environment, plan_: Plan, progress: Progress = 
                  "the local deployer runs 1 container")
 
 
+def image_revision(image: str) -> str | None:
+    """The source revision an image's OCI label names (pulled by digest if needed); None
+    when the image has no such label or cannot be had (the deploy then says why)."""
+    try:
+        ensure_image(image)
+        labels = engine.client().images.get(image).labels or {}
+    except (ConveyorError, docker.errors.DockerException, requests.RequestException):
+        return None
+    revision = labels.get("org.opencontainers.image.revision")
+    return str(revision) if revision else None
+
+
 def ensure_image(image: str) -> None:
     client = engine.client()
     try:

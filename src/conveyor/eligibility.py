@@ -30,6 +30,8 @@ class Request:
     branch: str | None = None  # the pushed branch, for the automatic path
     branch_may_promote: bool = True
     frozen: bool = False  # automatic promotion frozen for this service and environment
+    image_revision: str | None = None  # the image's org.opencontainers.image.revision label
+    evidence_revision: str | None = None  # the commit the build records say it was built from
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,12 @@ def is_promotable(request: Request) -> Decision:
             missing.append(f"automatic promotion of {request.service} to {request.environment} "
                            f"is frozen (conveyor unfreeze {request.service} "
                            f"--env {request.environment})")
+
+    if (request.image_revision and request.evidence_revision
+            and request.image_revision != request.evidence_revision):
+        missing.append(f"provenance: the image says it was built from "
+                       f"{request.image_revision[:12]}, its build record says "
+                       f"{request.evidence_revision[:12]}")
 
     for stage in request.requires:
         result = request.evidence.get(stage)

@@ -70,6 +70,13 @@ def recorded(service: str, key: str) -> Image | None:
     return Image(service, key, row["digest"], row["repository"], row["revision"])
 
 
+def revision_of(digest: str) -> str | None:
+    """The commit an image was built from, as this machine's build records say."""
+    row = db.connect().execute("SELECT revision FROM builds WHERE digest = ? AND revision != ''"
+                               " LIMIT 1", (digest,)).fetchone()
+    return str(row["revision"]) if row else None
+
+
 def find(config: Config, service: str, key: str) -> Image | None:
     """The image built for a service's content key: the records first, then the registry."""
     found = recorded(service, key)

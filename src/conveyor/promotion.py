@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import central, deploy, eligibility, evidence, ledger, overlays, verify
+from . import central, deploy, eligibility, evidence, images, ledger, overlays, verify
 from .config import Config, Environment, Pipeline
 from .crashpoints import crash_point
 from .errors import ConveyorError, Refusal, Retryable
@@ -52,6 +52,8 @@ def gather(config: Config, pipeline: Pipeline, env: Environment, digest: str, *,
     """The facts the promotion rule needs, read from the evidence and promotion records."""
     previous = config.settings.previous_environment(env.name)
     latest = evidence.latest_by_stage(evidence.for_digest(digest))
+    build = latest.get("build")
+    image = f"{config.settings.registry.address}/{pipeline.image}@{digest}"
     return eligibility.Request(
         service=pipeline.name, environment=env.name, digest=digest, requires=env.requires,
         evidence={stage: record.result for stage, record in latest.items()},
@@ -64,6 +66,9 @@ def gather(config: Config, pipeline: Pipeline, env: Environment, digest: str, *,
         automatic=automatic, environment_automatic=env.automatic, branch=branch,
         branch_may_promote=branch is None or config.settings.may_promote(branch),
         frozen=ledger.is_frozen(pipeline.name, env.name),
+        image_revision=None if env.cluster_context else deploy.image_revision(image),
+        # the build record's revision: a reused image keeps the commit it was built from
+        evidence_revision=images.revision_of(digest) or (build.revision if build else None),
     )
 
 

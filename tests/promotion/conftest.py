@@ -76,7 +76,8 @@ def registry_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     registry_server.stop(address, directory)
 
 
-def _build_and_push(base: str, registry: str, version: str, mode: str) -> str:
+def build_and_push(base: str, registry: str, version: str, mode: str,
+                    labels: dict[str, str] | None = None) -> str:
     dockerfile = (f"FROM {base}\nENV VERSION={version} MODE={mode}\nCOPY app.py /app/app.py\n"
                   'USER 10001\nCMD ["python3", "/app/app.py"]\n')
     buffer = io.BytesIO()
@@ -90,7 +91,7 @@ def _build_and_push(base: str, registry: str, version: str, mode: str) -> str:
     client = engine.client()
     repository = f"{registry}/conveyor/{SERVICE}"
     client.images.build(fileobj=buffer, custom_context=True, tag=f"{repository}:{version}",
-                        rm=True, labels={"conveyor.test": "promotion"})
+                        rm=True, labels={"conveyor.test": "promotion", **(labels or {})})
     for line in client.images.push(repository, tag=version, stream=True, decode=True):
         if "error" in line:
             raise RuntimeError(line["error"])
@@ -105,10 +106,10 @@ def images(registry_address: str) -> Images:
     base = base_image.ensure(REPO / "build" / "base")
     return Images(
         registry=registry_address,
-        good=_build_and_push(base, registry_address, "v1", "good"),
-        good2=_build_and_push(base, registry_address, "v2", "good"),
-        bad_verify=_build_and_push(base, registry_address, "v3", "bad"),
-        crash=_build_and_push(base, registry_address, "v4", "crash"),
+        good=build_and_push(base, registry_address, "v1", "good"),
+        good2=build_and_push(base, registry_address, "v2", "good"),
+        bad_verify=build_and_push(base, registry_address, "v3", "bad"),
+        crash=build_and_push(base, registry_address, "v4", "crash"),
     )
 
 

@@ -71,3 +71,14 @@ def test_rollback_needs_a_digest_once_verified_here() -> None:
     assert not is_promotable(request(rollback=True)).allowed
     assert is_promotable(request(rollback=True, verified_here_before=True,
                                  verified_in_previous=False)).allowed
+
+
+def test_an_image_whose_label_disagrees_with_its_evidence_is_refused() -> None:
+    built, other = "1" * 40, "2" * 40
+    assert is_promotable(request(image_revision=built, evidence_revision=built)).allowed
+    refused = is_promotable(request(image_revision=other, evidence_revision=built))
+    assert refused.missing == (
+        "provenance: the image says it was built from 222222222222, its build record says "
+        "111111111111",)
+    # an image without the label (or not inspectable here) is judged by its evidence alone
+    assert is_promotable(request(image_revision=None, evidence_revision=built)).allowed

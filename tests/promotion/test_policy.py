@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from conveyor import autopromote, cli, containers, db, engine, ledger
+from conveyor import autopromote, base_image, cli, containers, db, engine, ledger
 
-from .conftest import SERVICE, Images, Monorepo, git, give_evidence
+from .conftest import SERVICE, Images, Monorepo, build_and_push, git, give_evidence
 
+REPO = Path(__file__).resolve().parents[2]
 BOGUS = "sha256:" + "c" * 64
 pytestmark = pytest.mark.docker
 
@@ -115,3 +118,18 @@ def test_automatic_promotion_goes_to_staging_only_for_promote_branches(
     assert ledger.is_verified(SERVICE, "staging", images.good)
     assert ledger.history(SERVICE, "production") == []
     assert not containers.is_running(f"conveyor-production-{SERVICE}")
+
+
+def test_an_image_labelled_with_another_revision_than_its_evidence_is_refused(
+        monorepo: Monorepo, images: Images, capsys: pytest.CaptureFixture[str]) -> None:
+    base = base_image.ensure(base_image.default_recipe_dir(REPO))
+    labelled = build_and_push(base, images.registry, "v5", "good",
+                               labels={"org.opencontainers.image.revision": "a" * 40})
+    give_evidence(labelled, revision="b" * 40)
+    before = snapshot(monorepo)
+
+    assert conveyor(monorepo, "promote", SERVICE, "--to", "test", "--digest", labelled) == 2
+
+    assert snapshot(monorepo) == before
+    assert ("provenance: the image says it was built from aaaaaaaaaaaa, its build record says "
+            "bbbbbbbbbbbb") in capsys.readouterr().err
