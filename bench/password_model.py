@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/password_model.py --model /tmp/model.bin
     .venv/bin/python bench/password_model.py --inputs DIR   # trains a model first
+    .venv/bin/python bench/password_model.py                # fetches the pipeline's npm_inputs
+                                                            # as the image build does, trains
 
 Prints pass rate per group, Spearman correlation with the true log10 guesses and the AUC of
 weak-vs-strong. Figures only; this is not a test.
@@ -53,17 +55,33 @@ def judge(name: str, rows: list[dict[str, str]], log10s: list[float]) -> list[st
     return cells
 
 
+def unpack_inputs(scratch: Path) -> Path:
+    """The training inputs exactly as the image build sees them under .conveyor/inputs/."""
+    from conveyor import config, npm_inputs
+
+    pipeline = config.load_dir(REPO).pipeline("password-strength")
+    for spec in pipeline.npm_inputs:
+        for name, data in npm_inputs.members(spec):
+            target = scratch / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    return scratch / ".conveyor" / "inputs"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--devset", type=Path, default=DEVSET)
     parser.add_argument("--model", type=Path, help="model file (else trained from --inputs)")
-    parser.add_argument("--inputs", type=Path, default=REPO / ".conveyor/inputs")
+    parser.add_argument("--inputs", type=Path, help="unpacked training inputs (default: the "
+                        "pipeline's npm_inputs, fetched and unpacked as the image build does)")
     args = parser.parse_args()
     model_path = args.model
     if model_path is None:
-        model_path = Path(tempfile.mkdtemp()) / "model.bin"
+        scratch = Path(tempfile.mkdtemp())
+        model_path = scratch / "model.bin"
+        inputs = args.inputs or unpack_inputs(scratch)
         started = time.monotonic()
-        train.main(["--inputs", str(args.inputs), "--out", str(model_path)])
+        train.main(["--inputs", str(inputs), "--out", str(model_path)])
         print(f"trained in {time.monotonic() - started:.1f}s")
     learned = model.load(model_path)
     estimator = Estimator(learned)
