@@ -10,11 +10,13 @@ digests from the environment itself; drift is pinned ≠ running.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from . import central as central_repo
 from . import db, deploy, evidence, ledger, overlays
 from .config import Config
+from .errors import ConveyorError
 from .locks import named_lock
 
 
@@ -43,6 +45,19 @@ def collect(config: Config, central: str) -> dict[str, Any]:
             }
         services[name] = {"environments": environments, "last_pipeline": last_pipeline(name)}
     return {"services": services, "environments": [e.name for e in settings.environments]}
+
+
+def refresh_from_jenkins(config: Config, warn: Callable[[str], None]) -> None:
+    """With the Jenkins executor, ask Jenkins for each service's last build, so the runs the
+    status shows carry the build's URL and result; Jenkins unreachable is a warning."""
+    from . import jenkins_status  # only teams on Jenkins pay for its client
+
+    for service in sorted(config.pipelines):
+        try:
+            jenkins_status.last_build(config.settings, service)
+        except ConveyorError as exc:
+            warn(f"Jenkins: last build of {service} unknown: {exc}")
+            return
 
 
 def last_pipeline(service: str) -> dict[str, Any] | None:

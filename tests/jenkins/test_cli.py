@@ -7,6 +7,7 @@ pointed at the fake.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import shutil
@@ -158,3 +159,35 @@ def test_the_token_never_appears_anywhere(tmp_path: Path, fake: FakeJenkins,
     for secret in (token, fake.token):
         for form in leaked_forms(fake.user, secret):
             assert form not in everything, f"leaked: {form[:6]}…"
+
+
+def test_status_shows_each_services_jenkins_build_and_result(
+        tmp_path: Path, fake: FakeJenkins, credentials: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    root = monorepo(tmp_path / "mono", fake)
+    shutil.copytree(REPO / "k8s", root / "k8s")  # status reads the overlays
+    assert cli.main(["jenkins", "sync", "--repo", str(root)]) == 0
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "first")
+    bare = tmp_path / "central.git"
+    git(tmp_path, "clone", "-q", "--bare", str(root), str(bare))
+    git(root, "remote", "add", "origin", str(bare))
+    head = git(bare, "rev-parse", "refs/heads/main")
+    with Outbox(bare) as outbox:
+        outbox.receive([RefUpdate(ZERO, head, b"refs/heads/main")])
+    assert dispatch.run(bare, once=True) == 0
+    fake.finish("conveyor/gateway", 1, "FAILURE")
+    fake.finish("conveyor/password-strength", 1, "SUCCESS")
+    capsys.readouterr()
+
+    assert cli.main(["status", "--json", "--repo", str(root)]) == 0
+    services = json.loads(capsys.readouterr().out)["services"]
+    gateway = services["gateway"]["last_pipeline"]
+    assert gateway["executor"] == "jenkins" and gateway["status"] == "failed"
+    assert gateway["url"] == fake.job_url("conveyor/gateway") + "1/"
+    assert services["password-strength"]["last_pipeline"]["status"] == "passed"
+
+    fake.stop()  # Jenkins unreachable: status still answers, with one warning line
+    assert cli.main(["status", "--repo", str(root)]) == 0
+    assert "Jenkins: last build of gateway unknown" in capsys.readouterr().err

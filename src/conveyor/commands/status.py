@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .. import db, metrics, status
 from ._common import add_json_option, add_repo_option, load_config, print_json
@@ -21,7 +22,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    data = status.collect(load_config(args), central_url(args))
+    config = load_config(args)
+    if config.settings.executor == "jenkins":
+        status.refresh_from_jenkins(config, lambda line: print(f"conveyor: {line}",
+                                                                file=sys.stderr))
+    data = status.collect(config, central_url(args))
     figures = metrics.compute(db.connect()) if args.metrics else None
     if args.json:
         print_json({**data, "metrics": figures} if figures is not None else data)
