@@ -10,7 +10,7 @@ import fnmatch
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -557,5 +557,3 @@ def find_root(start: str | os.PathLike[str] | None = None) -> Path:
     raise ConveyorError("no conveyor.toml here or above: run this inside the monorepo "
                         "(or pass --repo)")
 
-
-Loader = Callable[[], Config]
