@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from . import proc
+from .hook_git import clean_env  # one definition; the hooks' light module owns it
 
 ZERO_OID = "0" * 40
 GIT_TIMEOUT = 60.0
@@ -14,15 +15,6 @@ GIT_TIMEOUT = 60.0
 
 def is_zero(oid: str) -> bool:
     return set(oid) == {"0"}
-
-
-def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment minus what a hook inherits from receive-pack (GIT_DIR & co.)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k == "GIT_SSL_CAINFO"}
-    env.setdefault("GIT_TERMINAL_PROMPT", "0")
-    if extra:
-        env.update(extra)
-    return env
 
 
 def run(

@@ -47,7 +47,7 @@ def time_left(default: float) -> float:
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment minus what a hook inherits from receive-pack (as conveyor.git does)."""
+    """The environment minus what a hook inherits from receive-pack (GIT_DIR & co.)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k == "GIT_SSL_CAINFO"}
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
     if extra:

@@ -54,6 +54,15 @@ def git(cwd: Path, *args: str) -> str:
                           text=True, timeout=30).stdout.strip()
 
 
+def central_of(root: Path, bare: Path) -> tuple[Path, str]:
+    """Commit the monorepo and clone it bare, as the central repository; (bare, head)."""
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "first")
+    git(root.parent, "clone", "-q", "--bare", str(root), str(bare))
+    return bare, git(bare, "rev-parse", "refs/heads/main")
+
+
 @pytest.fixture
 def credentials(fake: FakeJenkins, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JENKINS_USER", fake.user)
@@ -78,12 +87,7 @@ def test_dispatcher_delivers_to_jenkins_once(tmp_path: Path, fake: FakeJenkins,
                                              credentials: None, client: Client) -> None:
     root = monorepo(tmp_path / "mono", fake)
     assert cli.main(["jenkins", "sync", "--repo", str(root)]) == 0
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "first")
-    bare = tmp_path / "central.git"
-    git(tmp_path, "clone", "-q", "--bare", str(root), str(bare))
-    head = git(bare, "rev-parse", "refs/heads/main")
+    bare, head = central_of(root, tmp_path / "central.git")
     fake.inject("POST", "/buildWithParameters", "drop-after")  # and the first answer is lost
     with Outbox(bare) as outbox:
         outbox.receive([RefUpdate(ZERO, head, b"refs/heads/main")])
@@ -167,13 +171,8 @@ def test_status_shows_each_services_jenkins_build_and_result(
     root = monorepo(tmp_path / "mono", fake)
     shutil.copytree(REPO / "k8s", root / "k8s")  # status reads the overlays
     assert cli.main(["jenkins", "sync", "--repo", str(root)]) == 0
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "first")
-    bare = tmp_path / "central.git"
-    git(tmp_path, "clone", "-q", "--bare", str(root), str(bare))
+    bare, head = central_of(root, tmp_path / "central.git")
     git(root, "remote", "add", "origin", str(bare))
-    head = git(bare, "rev-parse", "refs/heads/main")
     with Outbox(bare) as outbox:
         outbox.receive([RefUpdate(ZERO, head, b"refs/heads/main")])
     assert dispatch.run(bare, once=True) == 0
