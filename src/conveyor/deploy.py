@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import docker.errors
-import requests
 
-from . import containers, engine, overlays, proc, registry
+from . import containers, engine, images, overlays, proc, registry
 from .config import Config, Environment, Pipeline
-from .errors import ConveyorError, Refusal, Retryable
+from .errors import ConveyorError, Refusal
 
 ROLLOUT_TIMEOUT = 300.0
 HEALTH_TIMEOUT = 60.0
@@ -130,7 +129,7 @@ def prepare(config: Config, env: Environment, plan_: Plan, progress: Progress = 
                 pipeline.image, plan_.digest):
             raise Refusal(f"{plan_.image} is not in the registry")
         return
-    ensure_image(plan_.image)
+    images.ensure_image(plan_.image)
     trial = containers.start(plan_.image, container_name(env.name, plan_.service) + "-next",
                              containers.free_port(), env=plan_.env, command=plan_.command or None,
                              labels={**labels(plan_), "conveyor.role": "trial"})
@@ -141,31 +140,6 @@ def prepare(config: Config, env: Environment, plan_: Plan, progress: Progress = 
     if plan_.replicas > 1:
         progress(f"{env.name}: {plan_.service} asks for {plan_.replicas} replicas; "
                  "the local deployer runs 1 container")
-
-
-def image_revision(image: str) -> str | None:
-    """The source revision an image's OCI label names (pulled by digest if needed); None
-    when the image has no such label or cannot be had (the deploy then says why)."""
-    try:
-        ensure_image(image)
-        labels = engine.client().images.get(image).labels or {}
-    except (ConveyorError, docker.errors.DockerException, requests.RequestException):
-        return None
-    revision = labels.get("org.opencontainers.image.revision")
-    return str(revision) if revision else None
-
-
-def ensure_image(image: str) -> None:
-    client = engine.client()
-    try:
-        client.images.get(image)
-        return
-    except docker.errors.ImageNotFound:
-        pass
-    try:
-        client.images.pull(image)
-    except (docker.errors.APIError, requests.RequestException) as exc:
-        raise Retryable(f"cannot pull {image} from the registry: {exc}") from None
 
 
 def apply(config: Config, env: Environment, plan_: Plan, root: Path,

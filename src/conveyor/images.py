@@ -90,6 +90,31 @@ def find(config: Config, service: str, key: str) -> Image | None:
     return Image(service, key, digest, f"{client.address}/{pipeline.image}", "")
 
 
+def labelled_revision(image: str) -> str | None:
+    """The source revision an image's OCI label names (pulled by digest if needed); None
+    when the image has no such label or cannot be had (the deploy then says why)."""
+    try:
+        ensure_image(image)
+        labels = engine.client().images.get(image).labels or {}
+    except (ConveyorError, docker.errors.DockerException, requests.RequestException):
+        return None
+    revision = labels.get("org.opencontainers.image.revision")
+    return str(revision) if revision else None
+
+
+def ensure_image(image: str) -> None:
+    client = engine.client()
+    try:
+        client.images.get(image)
+        return
+    except docker.errors.ImageNotFound:
+        pass
+    try:
+        client.images.pull(image)
+    except (docker.errors.APIError, requests.RequestException) as exc:
+        raise Retryable(f"cannot pull {image} from the registry: {exc}") from None
+
+
 def build(config: Config, repo: str | os.PathLike[str], revision: str, service: str,
           progress: Progress = print, source: str | None = None, no_cache: bool = False) -> Built:
     """Build, push and record the image of `service` at `revision`, unless its key exists.
@@ -107,7 +132,11 @@ def build(config: Config, repo: str | os.PathLike[str], revision: str, service: 
         if digest is not None:
             progress(f"{service}: content key {key} is already in the registry as {digest}: "
                      "nothing to build, reusing it")
-            image = Image(service, key, digest, repository, revision)
+            # the commit it was built from: this machine's record, else the image's own label
+            known = recorded(service, key)
+            built_from = (known.revision if known and known.revision else None) or \
+                labelled_revision(f"{repository}@{digest}") or revision
+            image = Image(service, key, digest, repository, built_from)
             _record(image)
             return Built(image, True, time.monotonic() - started)
         context = build_context.make(repo, revision, config, pipeline)

@@ -66,7 +66,7 @@ def gather(config: Config, pipeline: Pipeline, env: Environment, digest: str, *,
         automatic=automatic, environment_automatic=env.automatic, branch=branch,
         branch_may_promote=branch is None or config.settings.may_promote(branch),
         frozen=ledger.is_frozen(pipeline.name, env.name),
-        image_revision=None if env.cluster_context else deploy.image_revision(image),
+        image_revision=None if env.cluster_context else images.labelled_revision(image),
         # the build record's revision: a reused image keeps the commit it was built from
         evidence_revision=images.revision_of(digest) or (build.revision if build else None),
     )
