@@ -1,24 +1,56 @@
-"""A strict in-process fake of the Jenkins HTTP API, written from Jenkins' documentation.
+"""A fake Jenkins built from Jenkins' source, not from the client's idea of it.
 
 Served over real HTTP on 127.0.0.1 (ThreadingHTTPServer in a thread, free port), so
-python-jenkins and requests run unchanged against it. What it models (Remote Access API,
-CSRF protection, Folders, Pipeline jobs, list views, the build queue):
+python-jenkins and requests run unchanged against it. Each behaviour names the upstream file
+it models (snapshot commits in ../shared/research/jenkins-fidelity.md). When the fake and the
+client disagree, the source decides: a test must never pass here and fail on Jenkins.
 
-- Authentication: anonymous read is disabled (no credentials -> 403); a wrong user or token
-  -> 401. HTTP Basic with an API token needs no crumb (Jenkins >= 2.96); Basic with a
-  password opens a session (JSESSIONID cookie) and every POST then needs the crumb issued
-  for that session by /crumbIssuer/api/json, else `403 No valid crumb was included`.
-- Items: folders (`com.cloudbees.hudson.plugins.folder.Folder`) holding jobs and views,
-  addressed as /job/folder/job/name/; config.xml GET/POST (posted XML must be well-formed);
-  createItem?name= (400 if it exists); createView?name=; doDelete (302 to the parent).
-  A folder's config.xml carries its views, as in Jenkins; posting a folder config without
-  <views> resets them to the default "All" view.
-- Builds: buildWithParameters -> 201 + Location: <root>/queue/item/<id>/; parameters the
-  job does not declare are dropped silently, undeclared defaults filled in (as Jenkins
-  does). /queue/item/<id>/api/json shows `executable: {number, url}` after `start_after`
-  polls; builds carry `actions: [{parameters: [...]}]`, `result` and `building`.
+- Addresses: Jenkins runs under a context path (`/jenkins`), and its configured root URL
+  (`root_url`, "Jenkins URL" in the setup wizard) names another host (`localhost`) than the
+  one the client uses (`127.0.0.1`). Absolute URLs in JSON use the root URL
+  (jenkinsci/jenkins core/src/main/java/hudson/model/AbstractItem.java getAbsoluteUrl,
+  jenkins/model/Jenkins.java getRootUrl); a Location header is made absolute from the
+  request by Stapler.
+- Authentication: Basic with an API token needs no crumb (core/.../jenkins/security/
+  BasicHeaderApiTokenAuthenticator.java, ApiCrumbExclusion.java); Basic with a password opens
+  a session (cookie `JSESSIONID.<random>`, core/.../hudson/security/SecurityRealm.java) whose
+  POSTs need the crumb issued for that session (core/.../hudson/security/csrf/
+  DefaultCrumbIssuer.java), else `403 No valid crumb was included in the request`
+  (CrumbFilter.java).
+- Folders keep their views in `folderViews` (jenkinsci/cloudbees-folder-plugin
+  src/main/java/com/cloudbees/hudson/plugins/folder/AbstractFolder.java, views/
+  DefaultFolderViewHolder.java). A config.xml POST replaces the whole item, omitted fields
+  included (core/.../hudson/model/AbstractItem.java updateByXml): a folder posted without
+  `folderViews` gets the default holder ("All" only), one posted with an empty holder gets a
+  holder whose view list is null, after which every view look-up answers 500
+  (core/.../hudson/model/ViewGroupMixIn.java getView, View.java create).
+- Saving a job writes it in XStream form: plugin attributes, every field of every property
+  (workflow-job .../properties/DisableConcurrentBuildsJobProperty.java abortPrevious).
+- A build runs the Jenkinsfile's declarative `properties`: `parameters {}` replace the
+  job's same-named parameters, `options {}` job properties replace same-class properties,
+  and a DeclarativeJobPropertyTrackerAction is stored in the job's `<actions>`
+  (jenkinsci/pipeline-model-definition-plugin pipeline-model-definition/src/main/groovy/org/
+  jenkinsci/plugins/pipeline/modeldefinition/Utils.groovy updateJobProperties).
+  Before that the Jenkinsfile is checked out on the controller (workflow-cps
+  CpsScmFlowDefinition.java): a `file://` or local remote is refused unless
+  `allow_local_checkout` (the system property hudson.plugins.git.GitSCM.ALLOW_LOCAL_CHECKOUT,
+  jenkinsci/git-plugin src/main/java/hudson/plugins/git/GitSCM.java abortIfSourceIsLocal),
+  and a spread call fails compilation (jenkinsci/workflow-cps-plugin lib/src/main/java/com/
+  cloudbees/groovy/cps/CpsTransformer.java). Options and steps from plugins that are not
+  installed fail the build (pipeline-model-definition model/Options.groovy).
+- Queue (core/.../hudson/model/Queue.java, ParametersDefinitionProperty.java):
+  buildWithParameters answers 201 with the new item's Location, or 303 with the Location of
+  a queued item carrying identical parameters (ParametersAction.shouldSchedule); an item
+  waits out the quiet period (5 s by default, Jenkins.java getQuietPeriod) on an injectable
+  clock, is blocked while a concurrent-builds-disabled job is building, then leaves the queue
+  and is kept as a LeftItem for five minutes, after which `queue/item/<id>/api/json` is 404
+  (Queue.java leftItems expireAfterWrite). Only a LeftItem exports `executable` and
+  `cancelled`. A disabled job answers 409 (jenkins/model/ParameterizedJobMixIn.java), a job
+  without parameters 400.
+- `starting = True` makes every request 503 "Jenkins is getting ready to work"
+  (core/.../hudson/util/HudsonIsLoading.java).
 - Faults (`inject`): an HTTP status, a dropped connection before or after the request was
-  processed (a build is still queued), or a hang.
+  processed, or a hang.
 """
 
 from __future__ import annotations
@@ -28,6 +60,7 @@ import itertools
 import json
 import re
 import secrets
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -35,10 +68,58 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 FOLDER_TAG = "com.cloudbees.hudson.plugins.folder.Folder"
+HOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.views.DefaultFolderViewHolder"
+JOB_CLASS = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
+RUN_CLASS = "org.jenkinsci.plugins.workflow.job.WorkflowRun"
+PARAMS_TAG = "hudson.model.ParametersDefinitionProperty"
+STRING_PARAM = "hudson.model.StringParameterDefinition"
+DISABLE_CONCURRENT = "org.jenkinsci.plugins.workflow.job.properties." \
+                     "DisableConcurrentBuildsJobProperty"
+DISCARDER = "jenkins.model.BuildDiscarderProperty"
+TRACKER = "org.jenkinsci.plugins.pipeline.modeldefinition.actions." \
+          "DeclarativeJobPropertyTrackerAction"
 NO_CRUMB = "No valid crumb was included in the request"
+LEFT_ITEM_TTL = 5 * 60.0  # Queue.java: leftItems ... expireAfterWrite(5 * 60, SECONDS)
+DEFAULT_QUIET_PERIOD = 5.0  # Jenkins.java getQuietPeriod: 5 unless configured
+# What workflow-aggregator (Pipeline) plus the plugins of docs/jenkins.md bring.
+DEFAULT_PLUGINS = frozenset({
+    "workflow-aggregator", "workflow-job", "workflow-cps", "workflow-durable-task-step",
+    "workflow-basic-steps", "pipeline-model-definition", "pipeline-input-step",
+    "pipeline-milestone-step", "pipeline-stage-step", "git", "cloudbees-folder", "junit",
+    "credentials-binding"})
+# Declarative options and steps, and the plugin that provides each (Options.groovy looks
+# them up among installed descriptors; an unknown one fails validation).
+PROVIDED_BY = {
+    "timestamps": "timestamper", "ansiColor": "ansicolor", "milestone": "pipeline-milestone-step",
+    "input": "pipeline-input-step", "junit": "junit", "withCredentials": "credentials-binding",
+    "sh": "workflow-durable-task-step", "stash": "workflow-basic-steps",
+    "unstash": "workflow-basic-steps", "timeout": "workflow-basic-steps",
+    "lock": "lockable-resources",
+}
+PLUGIN_ATTRS = {  # what XStream writes on save (versions of a 2.4xx LTS installation)
+    "flow-definition": "workflow-job@1436.vfa_244484591f",
+    "definition": "workflow-cps@3969.vdc9d3a_efcc6a_",
+    "scm": "git@5.5.2",
+    FOLDER_TAG: "cloudbees-folder@6.955.v81e2a_35c08d3",
+    TRACKER: "pipeline-model-definition@2.2218.v56d0cda_37c72",
+}
+
+
+class Clock:
+    """Jenkins' notion of now; tests move it instead of sleeping."""
+
+    def __init__(self) -> None:
+        self._now = 1_700_000_000.0
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += seconds
 
 
 @dataclass
@@ -46,18 +127,33 @@ class Build:
     number: int
     parameters: dict[str, str]
     queue_id: int
-    result: str | None = None  # SUCCESS | FAILURE | ABORTED | UNSTABLE, None while building
+    result: str | None = None  # SUCCESS | FAILURE | ABORTED | NOT_BUILT; None while building
+    log: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Item:
+    """A job (config kept as saved XML) or a folder (fields kept apart, as AbstractFolder)."""
+
     name: str
     kind: str  # folder | job
-    config: str
+    xml: str = ""  # a job's saved config.xml
     children: dict[str, Item] = field(default_factory=dict)
-    views: dict[str, str] = field(default_factory=dict)  # list views of a folder: name -> XML
+    description: str = ""
+    # A folder's list views (name -> XML without owner); None is a DefaultFolderViewHolder
+    # whose `views` field stayed null: what XStream makes of an empty holder element.
+    views: dict[str, str] | None = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # other folder fields, as XML
     builds: list[Build] = field(default_factory=list)
     next_build: int = 1
+
+    @property
+    def config(self) -> str:
+        return folder_config(self) if self.kind == "folder" else self.xml
+
+    @config.setter
+    def config(self, text: str) -> None:
+        update_by_xml(self, ET.fromstring(text.encode("utf-8")))
 
 
 @dataclass
@@ -65,9 +161,12 @@ class QueueItem:
     id: int
     job: str  # full name
     parameters: dict[str, str]
-    polls: int = 0
+    since: float  # when it entered the queue
+    quiet_until: float
+    left_at: float | None = None
     build: int | None = None
     cancelled: bool = False
+    why: str = ""
 
 
 @dataclass
@@ -94,7 +193,7 @@ def _declared(config: str) -> list[tuple[str, str]]:
     """(name, default) of the StringParameterDefinitions in a job config.xml."""
     root = ET.fromstring(config.encode("utf-8"))
     result = []
-    for prop in root.iter("hudson.model.ParametersDefinitionProperty"):
+    for prop in root.iter(PARAMS_TAG):
         for definition in prop.iter():
             if definition.tag.endswith("ParameterDefinition"):
                 result.append((definition.findtext("name") or "",
@@ -102,23 +201,276 @@ def _declared(config: str) -> list[tuple[str, str]]:
     return result
 
 
+def _render(root: ET.Element) -> str:
+    ET.indent(root, space="  ")
+    return "<?xml version='1.1' encoding='UTF-8'?>\n" + ET.tostring(root, encoding="unicode")
+
+
+def _strip_declaration(xml: str) -> str:
+    return xml.split("?>", 1)[-1].strip() if xml.lstrip().startswith("<?xml") else xml.strip()
+
+
+# ---------------------------------------------------------------- folders (cloudbees-folder)
+
+
+def _default_health_metrics() -> str:
+    return ("<healthMetrics><com.cloudbees.hudson.plugins.folder.health.WorstChildHealthMetric>"
+            "<nonRecursive>false</nonRecursive>"
+            "</com.cloudbees.hudson.plugins.folder.health.WorstChildHealthMetric></healthMetrics>")
+
+
+def folder_config(folder: Item) -> str:
+    """A folder as XStream writes it (DefaultFolderViewHolderTest/oldData/jobs/d/config.xml)."""
+    root = ET.Element(FOLDER_TAG, plugin=PLUGIN_ATTRS[FOLDER_TAG])
+    root.append(ET.fromstring(folder.extra.get("actions", "<actions/>")))
+    ET.SubElement(root, "description").text = folder.description
+    root.append(ET.fromstring(folder.extra.get("properties", "<properties/>")))
+    holder = ET.SubElement(root, "folderViews", {"class": HOLDER_CLASS})
+    if folder.views is not None:  # a null `views` field is simply not written
+        views = ET.SubElement(holder, "views")
+        all_view = ET.SubElement(views, "hudson.model.AllView")
+        ET.SubElement(all_view, "owner", {"class": FOLDER_TAG, "reference": "../../../.."})
+        ET.SubElement(all_view, "name").text = "All"
+        ET.SubElement(all_view, "filterExecutors").text = "false"
+        ET.SubElement(all_view, "filterQueue").text = "false"
+        ET.SubElement(all_view, "properties", {"class": "hudson.model.View$PropertyList"})
+        for xml in folder.views.values():
+            view = ET.fromstring(xml)
+            view.insert(0, ET.Element("owner", {"class": FOLDER_TAG,
+                                                "reference": "../../../.."}))
+            views.append(view)
+        ET.SubElement(holder, "primaryView").text = "All"
+        ET.SubElement(holder, "tabBar", {"class": "hudson.views.DefaultViewsTabBar"})
+    root.append(ET.fromstring(folder.extra.get("healthMetrics", _default_health_metrics())))
+    root.append(ET.fromstring(folder.extra.get(
+        "icon", '<icon class="com.cloudbees.hudson.plugins.folder.icons.StockFolderIcon"/>')))
+    return _render(root)
+
+
+def update_by_xml(item: Item, root: ET.Element) -> None:
+    """AbstractItem.updateByXml: unmarshal onto the item, nulling out every omitted field."""
+    if item.kind == "job":
+        item.xml = xstream_job(root)
+        return
+    item.description = root.findtext("description") or ""
+    item.extra = {tag: ET.tostring(element, encoding="unicode")
+                  for tag in ("actions", "properties", "healthMetrics", "icon")
+                  if (element := root.find(tag)) is not None}
+    holder = root.find("folderViews")
+    if holder is None:
+        # AbstractFolder.init(): folderViews == null -> newFolderViewHolder(), "All" only.
+        item.views = {}
+        return
+    views = holder.find("views")
+    if views is None:
+        # XStream never calls DefaultFolderViewHolder's constructor (RobustReflectionConverter
+        # instantiateNewInstance): the list stays null and init() keeps the broken holder.
+        item.views = None
+        return
+    item.views = {}
+    for view in views:
+        if view.tag == "hudson.model.AllView":
+            continue
+        for owner in view.findall("owner"):
+            view.remove(owner)
+        item.views[view.findtext("name") or ""] = ET.tostring(view, encoding="unicode")
+
+
+def _views_of(folder: Item) -> dict[str, str]:
+    """ViewGroupMixIn.getView/getViews iterate the holder's list: NPE (500) when it is null."""
+    if folder.views is None:
+        raise _Reply(500, "java.lang.NullPointerException: Cannot invoke "
+                          "\"java.util.List.iterator()\" because \"views\" is null")
+    return folder.views
+
+
+# ---------------------------------------------------------------- jobs (workflow-job)
+
+
+def xstream_job(root: ET.Element) -> str:
+    """A Pipeline job as saved: plugin attributes, every property field written."""
+    for element in root.iter():
+        if element.tag in PLUGIN_ATTRS and element.tag != FOLDER_TAG:
+            element.set("plugin", PLUGIN_ATTRS[element.tag])
+        if element.tag == DISABLE_CONCURRENT and element.find("abortPrevious") is None:
+            ET.SubElement(element, "abortPrevious").text = "false"
+        for child in element:
+            if child.text is not None and not child.text.strip():
+                child.text = None
+    return _render(root)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a declarative Jenkinsfile declares as job properties."""
+
+    parameters: tuple[tuple[str, str, str], ...]  # (name, default, description)
+    properties: tuple[ET.Element, ...]  # options {} that are job properties
+    problems: tuple[str, ...]  # compile or validation errors: the build fails at startup
+
+
+def _block(text: str, name: str) -> str | None:
+    match = re.search(rf"^\s*{name}\s*\{{", text, re.MULTILINE)
+    if match is None:
+        return None
+    depth, start = 1, match.end()
+    for index in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[start:index]
+    return None
+
+
+def _argument(call: str, key: str) -> str:
+    match = re.search(rf"\b{key}\s*:\s*'([^']*)'", call)
+    return match.group(1) if match else ""
+
+
+def declared(jenkinsfile: str, plugins: frozenset[str]) -> Declared:
+    problems = []
+    for number, line in enumerate(jenkinsfile.splitlines(), 1):
+        if re.search(r"\*\.\s*\w+\s*\(", line):  # CpsTransformer: isSpreadSafe() -> error
+            problems.append(f"WorkflowScript: {number}: spread not yet supported for CPS "
+                            "transformation")
+    for word, plugin in PROVIDED_BY.items():
+        if re.search(rf"^\s*{word}\b\s*[({{]", jenkinsfile, re.MULTILINE) and \
+                plugin not in plugins:
+            problems.append(f"Invalid option or step \"{word}\": plugin {plugin} is not "
+                            "installed")
+    parameters = []
+    for call in re.findall(r"string\s*\(([^)]*)\)", _block(jenkinsfile, "parameters") or ""):
+        parameters.append((_argument(call, "name"), _argument(call, "defaultValue"),
+                           _argument(call, "description")))
+    properties = []
+    options = _block(jenkinsfile, "options") or ""
+    if re.search(r"\bdisableConcurrentBuilds\s*\(", options):
+        prop = ET.Element(DISABLE_CONCURRENT)
+        abort = re.search(r"abortPrevious\s*:\s*(true|false)", options)
+        ET.SubElement(prop, "abortPrevious").text = abort.group(1) if abort else "false"
+        properties.append(prop)
+    rotator = re.search(r"buildDiscarder\s*\(\s*logRotator\s*\(([^)]*)\)", options)
+    if rotator:
+        prop = ET.Element(DISCARDER)
+        strategy = ET.SubElement(prop, "strategy", {"class": "hudson.tasks.LogRotator"})
+        for tag, key in (("daysToKeep", "daysToKeepStr"), ("numToKeep", "numToKeepStr"),
+                         ("artifactDaysToKeep", "artifactDaysToKeepStr"),
+                         ("artifactNumToKeep", "artifactNumToKeepStr")):
+            ET.SubElement(strategy, tag).text = _argument(rotator.group(1), key) or "-1"
+        properties.append(prop)
+    return Declared(tuple(parameters), tuple(properties), tuple(problems))
+
+
+def apply_declared(job: Item, wanted: Declared) -> None:
+    """Utils.updateJobProperties: what a declarative build does to its job, then save."""
+    root = ET.fromstring(job.xml.encode("utf-8"))
+    actions = root.find("actions")
+    if actions is None:
+        actions = ET.Element("actions")
+        root.insert(0, actions)
+    old = actions.find(TRACKER)
+    before_params = {s.text for s in old.iterfind("parameters/string")} if old is not None \
+        else set()
+    before_props = {s.text for s in old.iterfind("jobProperties/string")} if old is not None \
+        else set()
+    properties = root.find("properties")
+    if properties is None:
+        properties = ET.SubElement(root, "properties")
+    # Job properties: those the Jenkinsfile declared before and no longer does go; declared
+    # ones replace the same class; the rest (the job's own) stay.
+    now_props = {p.tag for p in wanted.properties}
+    for prop in list(properties):
+        if prop.tag in now_props or (prop.tag in before_props and prop.tag != PARAMS_TAG):
+            properties.remove(prop)
+    for prop in wanted.properties:
+        properties.append(prop)
+    # Parameters (getParametersToApply): drop the ones the Jenkinsfile declared before and no
+    # longer does; the declared ones replace same-named ones; the job's others stay.
+    now_params = {name for name, _, _ in wanted.parameters}
+    holder = properties.find(PARAMS_TAG)
+    definitions = holder.find("parameterDefinitions") if holder is not None else None
+    kept: list[ET.Element] = []
+    if definitions is not None:
+        kept = [d for d in definitions if (d.findtext("name") or "") not in now_params
+                and (d.findtext("name") or "") not in before_params]
+    for name, default, description in wanted.parameters:
+        string = ET.Element(STRING_PARAM)
+        ET.SubElement(string, "name").text = name
+        ET.SubElement(string, "description").text = description
+        ET.SubElement(string, "defaultValue").text = default
+        ET.SubElement(string, "trim").text = "false"
+        kept.append(string)
+    if holder is not None:
+        properties.remove(holder)
+    if kept:
+        holder = ET.SubElement(properties, PARAMS_TAG)
+        definitions = ET.SubElement(holder, "parameterDefinitions")
+        definitions.extend(kept)
+    if old is not None:
+        actions.remove(old)
+    tracker = ET.SubElement(actions, TRACKER)
+    for tag, names in (("jobProperties", sorted(now_props)), ("triggers", []),
+                       ("parameters", [n for n, _, _ in wanted.parameters]), ("options", [])):
+        element = ET.SubElement(tracker, tag)
+        for name in names:
+            ET.SubElement(element, "string").text = name
+    job.xml = xstream_job(root)
+
+
+def _remote(config: str) -> tuple[str, str]:
+    root = ET.fromstring(config.encode("utf-8"))
+    url = root.findtext("definition/scm/userRemoteConfigs/hudson.plugins.git.UserRemoteConfig/"
+                        "url") or ""
+    spec = root.findtext("definition/scm/branches/hudson.plugins.git.BranchSpec/name") or ""
+    return url, spec
+
+
+def _is_local(url: str) -> bool:
+    """GitSCM.abortIfSourceIsLocal: file:// URLs and paths that exist on the controller."""
+    return url.startswith("file:") or (not re.match(r"^[\w+.-]+://", url)
+                                       and not re.match(r"^[\w.-]+@", url)
+                                       and Path(url).exists())
+
+
+class _Reply(Exception):
+    def __init__(self, status: int, body: Any = "", headers: dict[str, str] | None = None,
+                 content_type: str = "text/plain;charset=utf-8") -> None:
+        self.status, self.body, self.headers = status, body, headers or {}
+        self.content_type = content_type
+
+
+class _Drop(Exception):
+    pass
+
+
 class FakeJenkins:
     def __init__(self, *, user: str = "conveyor-bot", token: str = "t0ken-Secret-1234",
-                 password: str = "pa55word-Secret", start_after: int = 1) -> None:
+                 password: str = "pa55word-Secret", context: str = "/jenkins",
+                 root_host: str = "localhost", quiet_period: float = DEFAULT_QUIET_PERIOD,
+                 clock: Clock | None = None, allow_local_checkout: bool = False,
+                 jenkinsfile: str | None = None,
+                 plugins: frozenset[str] = DEFAULT_PLUGINS) -> None:
         self.user, self.token, self.password = user, token, password
-        self.start_after = start_after  # queue item polls before it gets an executable
-        self.root = Item("", "folder", "")
+        self.context = "/" + context.strip("/") if context.strip("/") else ""
+        self.quiet_period = quiet_period
+        self.clock = clock or Clock()
+        self.allow_local_checkout = allow_local_checkout
+        self.jenkinsfile = jenkinsfile  # used when the job's remote cannot be read here
+        self.plugins = plugins
+        self.starting = False
+        self.root = Item("", "folder")
         self.queue: dict[int, QueueItem] = {}
         self.seen: list[Seen] = []
         self.faults: list[Fault] = []
-        self.sessions: dict[str, str] = {}  # JSESSIONID -> crumb
+        self.sessions: dict[str, str] = {}  # session id -> crumb
         self.hang_seconds = 5.0
         self.lock = threading.RLock()
         self._queue_ids = itertools.count(100)
         self._stop = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{port}{self.context}/"  # what the client is given
+        self.root_url = f"http://{root_host}:{port}{self.context}/"  # Jenkins' own idea
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # ---------------------------------------------------------------- lifecycle
@@ -155,45 +507,120 @@ class FakeJenkins:
         item = self.item(job)
         return list(item.builds) if item else []
 
+    def build(self, job: str, number: int) -> Build:
+        for build in self.builds(job):
+            if build.number == number:
+                return build
+        raise KeyError(f"{job}#{number}")
+
+    def advance(self, seconds: float) -> None:
+        """Let Jenkins' time pass: quiet periods end, left items expire."""
+        with self.lock:
+            self.clock.advance(seconds)
+            self.maintain()
+
     def start_all(self) -> None:
+        """Let every queued item start now, quiet period or not (as "Build Now" would)."""
         with self.lock:
             for queued in self.queue.values():
-                self._start(queued)
+                queued.quiet_until = min(queued.quiet_until, self.clock.now())
+            self.maintain()
 
     def finish(self, job: str, number: int, result: str = "SUCCESS") -> None:
         with self.lock:
-            item = self.item(job)
-            assert item is not None
-            for build in item.builds:
-                if build.number == number:
-                    build.result = result
+            self.build(job, number).result = result
+            self.maintain()  # a blocked item may start now
 
     def add_job(self, full_name: str, config: str) -> None:
         with self.lock:
             parent_name, _, short = full_name.rpartition("/")
             parent = self.item(parent_name) if parent_name else self.root
             assert parent is not None and parent.kind == "folder"
-            kind = "folder" if ET.fromstring(config.encode()).tag == FOLDER_TAG else "job"
-            parent.children[short] = Item(short, kind, config)
+            root = ET.fromstring(config.encode())
+            item = Item(short, "folder" if root.tag == FOLDER_TAG else "job")
+            update_by_xml(item, root)
+            parent.children[short] = item
+
+    def environment(self, job: str, number: int) -> dict[str, str]:
+        """What `sh` sees in a build (Run.getEnvironment, ParametersAction): params and more."""
+        build = self.build(job, number)
+        return {**build.parameters, "BUILD_NUMBER": str(number), "BUILD_ID": str(number),
+                "JOB_NAME": job, "JOB_BASE_NAME": job.rsplit("/", 1)[-1],
+                "BUILD_TAG": f"jenkins-{job.replace('/', '-')}-{number}",
+                "JENKINS_URL": self.root_url, "JOB_URL": self.job_url(job),
+                "BUILD_URL": f"{self.job_url(job)}{number}/"}
 
     # ---------------------------------------------------------------- model
 
-    def _start(self, queued: QueueItem) -> None:
-        if queued.build is not None or queued.cancelled:
-            return
-        job = self.item(queued.job)
-        assert job is not None
+    def job_url(self, full_name: str) -> str:
+        return self.root_url + "".join(f"job/{urllib.parse.quote(p, safe='')}/"
+                                       for p in full_name.split("/"))
+
+    def maintain(self) -> None:
+        """Queue.maintain: items whose quiet period is over start unless blocked; left
+        items older than five minutes are forgotten."""
+        now = self.clock.now()
+        for queued in list(self.queue.values()):
+            if queued.left_at is not None:
+                if now - queued.left_at >= LEFT_ITEM_TTL:
+                    del self.queue[queued.id]
+                continue
+            if now < queued.quiet_until:
+                queued.why = f"In the quiet period. Expires in {queued.quiet_until - now:.0f} sec"
+                continue
+            job = self.item(queued.job)
+            assert job is not None
+            running = [b for b in job.builds if b.result is None]
+            if running and DISABLE_CONCURRENT in job.xml:
+                queued.why = f"Build #{running[-1].number} is already in progress"
+                continue
+            self._start(queued, job, now)
+
+    def _start(self, queued: QueueItem, job: Item, now: float) -> None:
         number = job.next_build
         job.next_build += 1
-        job.builds.append(Build(number, queued.parameters, queued.id))
-        queued.build = number
+        build = Build(number, queued.parameters, queued.id)
+        job.builds.append(build)
+        queued.build, queued.left_at = number, now
+        self._load_pipeline(job, build)
 
-    def job_url(self, full_name: str) -> str:
-        return self.url + "".join(f"job/{urllib.parse.quote(p)}/" for p in full_name.split("/"))
+    def _load_pipeline(self, job: Item, build: Build) -> None:
+        """CpsScmFlowDefinition.create: check the Jenkinsfile out on the controller, compile
+        it, then run the declarative properties (ModelInterpreter: executeProperties)."""
+        url, spec = _remote(job.xml)
+        revision = re.sub(r"\$\{(\w+)\}", lambda m: build.parameters.get(m.group(1), ""), spec)
+        text = self.jenkinsfile
+        if url and _is_local(url):
+            if not self.allow_local_checkout:
+                build.log.append(
+                    f"Checkout of Git remote '{url}' aborted because it references a local "
+                    "directory, which may be insecure. You can allow local checkouts anyway "
+                    "by setting the system property "
+                    "'hudson.plugins.git.GitSCM.ALLOW_LOCAL_CHECKOUT' to true.")
+                build.result = "FAILURE"
+                return
+            shown = subprocess.run(
+                ["git", "--git-dir", url.removeprefix("file://"), "show",
+                 f"{revision}:Jenkinsfile"], capture_output=True, text=True, timeout=30)
+            if shown.returncode != 0:
+                build.log.append(f"Couldn't find any revision to build: {revision}")
+                build.result = "FAILURE"
+                return
+            text = shown.stdout
+        if text is None:
+            return
+        wanted = declared(text, self.plugins)
+        if wanted.problems:
+            build.log.append("org.codehaus.groovy.control.MultipleCompilationErrorsException: "
+                             "startup failed:")
+            build.log.extend(wanted.problems)
+            build.result = "FAILURE"
+            return
+        apply_declared(job, wanted)
 
     def build_json(self, job: str, build: Build) -> dict[str, Any]:
         return {
-            "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
+            "_class": RUN_CLASS,
             "number": build.number,
             "url": f"{self.job_url(job)}{build.number}/",
             "result": build.result,
@@ -209,50 +636,29 @@ class FakeJenkins:
         }
 
     def queue_json(self, queued: QueueItem) -> dict[str, Any]:
+        """Queue.Item exports; only a LeftItem exports `executable` and `cancelled`."""
+        left = queued.left_at is not None
+        kind = ("LeftItem" if left else "BlockedItem" if queued.why.startswith("Build #")
+                else "WaitingItem" if self.clock.now() < queued.quiet_until else "BuildableItem")
         data: dict[str, Any] = {
-            "_class": "hudson.model.Queue$WaitingItem" if queued.build is None
-            else "hudson.model.Queue$LeftItem",
+            "_class": f"hudson.model.Queue${kind}",
             "id": queued.id,
             "url": f"queue/item/{queued.id}/",
-            "task": {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
-                     "name": queued.job.rsplit("/", 1)[-1], "url": self.job_url(queued.job)},
+            "inQueueSince": int(queued.since * 1000),
+            "task": {"_class": JOB_CLASS, "name": queued.job.rsplit("/", 1)[-1],
+                     "fullName": queued.job, "url": self.job_url(queued.job)},
             "actions": [{"_class": "hudson.model.ParametersAction",
                          "parameters": [{"name": k, "value": v}
                                         for k, v in queued.parameters.items()]}],
-            "cancelled": queued.cancelled,
-            "executable": None,
         }
-        if queued.build is not None:
-            data["executable"] = {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
-                                  "number": queued.build,
-                                  "url": f"{self.job_url(queued.job)}{queued.build}/"}
+        if left:
+            data["cancelled"] = queued.cancelled
+            data["executable"] = None if queued.build is None else {
+                "_class": RUN_CLASS, "number": queued.build,
+                "url": f"{self.job_url(queued.job)}{queued.build}/"}
         else:
-            data["why"] = "Waiting for next available executor"
+            data["why"] = queued.why or "Waiting for next available executor"
         return data
-
-    def folder_config(self, folder: Item) -> str:
-        root = ET.fromstring(folder.config.encode("utf-8"))
-        for tag in ("views", "primaryView"):
-            for old in root.findall(tag):
-                root.remove(old)
-        views = ET.SubElement(root, "views")
-        all_view = ET.SubElement(views, "hudson.model.AllView")
-        ET.SubElement(all_view, "name").text = "All"
-        for xml in folder.views.values():
-            views.append(ET.fromstring(xml.encode("utf-8")))
-        ET.SubElement(root, "primaryView").text = "All"
-        return "<?xml version='1.1' encoding='UTF-8'?>\n" + ET.tostring(root, encoding="unicode")
-
-
-class _Reply(Exception):
-    def __init__(self, status: int, body: Any = "", headers: dict[str, str] | None = None,
-                 content_type: str = "text/plain;charset=utf-8") -> None:
-        self.status, self.body, self.headers = status, body, headers or {}
-        self.content_type = content_type
-
-
-class _Drop(Exception):
-    pass
 
 
 def _json(data: Any) -> _Reply:
@@ -292,11 +698,19 @@ def _handler(fake: FakeJenkins) -> type[BaseHTTPRequestHandler]:
                     raise _Drop
                 if fault and fault.kind == "status":
                     raise _Reply(fault.status, fault.body or f"fault {fault.status}")
+                if fake.starting:  # HudsonIsLoading: every page is 503 until loaded
+                    raise _Reply(503, "<html><body>Please wait while Jenkins is getting ready "
+                                      "to work...</body></html>",
+                                 content_type="text/html;charset=utf-8")
+                if not (parts.path + "/").startswith(fake.context + "/"):
+                    raise _Reply(404, "Not Found")  # outside the servlet's context path
+                path = parts.path[len(fake.context):] or "/"
                 auth = self._authenticate()
-                cookies = self._session(auth, method, parts.path)
+                cookies = self._session(auth, method, path)
                 with fake.lock:
-                    route(fake, method, parts.path, urllib.parse.parse_qs(parts.query), body,
-                          self.headers.get("Content-Type", ""))
+                    fake.maintain()
+                    route(fake, method, path, urllib.parse.parse_qs(parts.query), body,
+                          self.headers.get("Content-Type", ""), self._origin())
                 raise AssertionError("route must reply")
             except _Drop:
                 status = -1
@@ -313,6 +727,10 @@ def _handler(fake: FakeJenkins) -> type[BaseHTTPRequestHandler]:
                     self._send(reply, headers)
                     return
             self._record(method, status, auth, body)
+
+        def _origin(self) -> str:
+            """Stapler makes a redirect absolute from the request, not from the root URL."""
+            return f"http://{self.headers.get('Host', '127.0.0.1')}{fake.context}"
 
         def _record(self, method: str, status: int, auth: str, body: bytes) -> None:
             with fake.lock:
@@ -337,23 +755,25 @@ def _handler(fake: FakeJenkins) -> type[BaseHTTPRequestHandler]:
             except (ValueError, UnicodeDecodeError):
                 raise _Reply(401, "Invalid authorization header") from None
             if user == fake.user and secret == fake.token:
-                return "token"
+                return "token"  # BasicHeaderApiTokenAuthenticator: no session, no crumb
             if user == fake.user and secret == fake.password:
                 return "password"
+            # BasicHeaderProcessor
             raise _Reply(401, "Invalid password/token for user: " + user)
 
         def _session(self, auth: str, method: str, path: str) -> dict[str, str]:
             """Password logins are sessions: POSTs need the crumb of the session's cookie."""
             if auth != "password":
                 return {}
-            match = re.search(r"JSESSIONID=([\w-]+)", self.headers.get("Cookie", ""))
+            match = re.search(r"JSESSIONID\.[0-9a-f]{8}=([\w-]+)", self.headers.get("Cookie", ""))
             session = match.group(1) if match else None
             headers = {}
             if session is None or session not in fake.sessions:
                 session = secrets.token_hex(8)
                 with fake.lock:
                     fake.sessions[session] = secrets.token_hex(16)
-                headers["Set-Cookie"] = f"JSESSIONID={session}; Path=/; HttpOnly"
+                cookie = f"JSESSIONID.{secrets.token_hex(4)}"  # SecurityRealm: random suffix
+                headers["Set-Cookie"] = f"{cookie}={session}; Path={fake.context or '/'}; HttpOnly"
             if path.rstrip("/").endswith("crumbIssuer/api/json"):
                 raise _Reply(200, json.dumps({
                     "_class": "hudson.security.csrf.DefaultCrumbIssuer",
@@ -397,11 +817,18 @@ def _well_formed(body: bytes) -> ET.Element:
     try:
         return ET.fromstring(body)
     except ET.ParseError as exc:
-        raise _Reply(400, f"Failed to parse XML: {exc}") from None
+        raise _Reply(500, f"java.io.IOException: Unable to read: {exc}") from None
+
+
+def _xml_content(content_type: str) -> None:
+    """ItemGroupMixIn.createTopLevelItem / View.create want an XML Content-Type."""
+    if content_type.split(";")[0].strip() not in ("application/xml", "text/xml"):
+        raise _Reply(400, "No mode given" if not content_type else
+                     f"Unsupported Content-Type {content_type}")
 
 
 def route(fake: FakeJenkins, method: str, path: str, query: dict[str, list[str]], body: bytes,
-          content_type: str) -> None:
+          content_type: str, origin: str) -> None:
     if path.startswith("/queue/"):
         _queue(fake, method, path)
     if path.startswith("/me/api/json") and method == "GET":
@@ -412,147 +839,167 @@ def route(fake: FakeJenkins, method: str, path: str, query: dict[str, list[str]]
                      "crumb": secrets.token_hex(16), "crumbRequestField": "Jenkins-Crumb"})
     item, name, rest = _walk(fake, path)
     if rest and rest[0] == "view" and len(rest) >= 2 and item.kind == "folder":
-        _view(fake, method, item, name, rest[1], rest[2:], body)
+        _view(fake, method, item, name, rest[1], rest[2:], body, origin)
     action = "/".join(rest)
     if method == "GET" and action == "api/json":
         raise _json(_item_json(fake, item, name))
     if method == "GET" and action == "":
+        if item.kind == "folder" and item is not fake.root:
+            _views_of(item)  # the folder page renders its views
         raise _Reply(200, f"<html><body>{name or 'Dashboard'}</body></html>",
                      content_type="text/html;charset=utf-8")
     if action == "config.xml" and item is not fake.root:
         if method == "GET":
-            raise _xml(fake.folder_config(item) if item.kind == "folder" else item.config)
-        root = _well_formed(body)
-        if item.kind == "folder":
-            views = root.find("views")
-            item.views = {} if views is None else {
-                v.findtext("name") or "": ET.tostring(v, encoding="unicode")
-                for v in views if v.tag != "hudson.model.AllView"}
-        item.config = body.decode("utf-8")
+            raise _xml(item.config)
+        update_by_xml(item, _well_formed(body))
         raise _Reply(200, "")
     if method == "POST" and action in ("createItem", "createView") and item.kind == "folder":
         new = (query.get("name") or [""])[0]
         if not new or "/" in new:
             raise _Reply(400, "No name is specified")
+        _xml_content(content_type)
         root = _well_formed(body)
         if action == "createItem":
             if new in item.children:
-                raise _Reply(400, f"A job already exists with the name '{new}'")
-            kind = "folder" if root.tag == FOLDER_TAG else "job"
-            item.children[new] = Item(new, kind, body.decode("utf-8"))
+                raise _Reply(400, f"A job already exists with the name ‘{new}’")
+            child = Item(new, "folder" if root.tag == FOLDER_TAG else "job")
+            update_by_xml(child, root)
+            item.children[new] = child
         else:
-            if new in item.views or new == "All":
+            views = _views_of(item)  # View.create asks owner.getView(name) first
+            if new in views or new == "All":
                 raise _Reply(400, f"A view already exists with the name \"{new}\"")
             name_element = root.find("name")
             if name_element is not None:
                 name_element.text = new
-            item.views[new] = ET.tostring(root, encoding="unicode")
+            views[new] = ET.tostring(root, encoding="unicode")
         raise _Reply(200, "")
     if method == "POST" and action == "doDelete" and item is not fake.root:
         parent_name = name.rpartition("/")[0]
         parent = fake.item(parent_name) if parent_name else fake.root
         assert parent is not None
+        if item.kind == "folder":
+            _views_of(item)  # AbstractFolder.onDeleted walks the views
         del parent.children[item.name]
-        raise _Reply(302, "", {"Location": fake.job_url(parent_name) if parent_name
-                               else fake.url})
+        raise _Reply(302, "", {"Location": origin + "/" + "".join(
+            f"job/{p}/" for p in parent_name.split("/") if p)})
     if method == "POST" and action in ("build", "buildWithParameters") and item.kind == "job":
-        _trigger(fake, item, name, query, body, content_type)
+        _trigger(fake, item, name, query, body, content_type, origin)
     if method == "GET" and len(rest) == 3 and rest[0].isdigit() and rest[1:] == ["api", "json"]:
         for build in item.builds:
             if build.number == int(rest[0]):
                 raise _json(fake.build_json(name, build))
+    if method == "GET" and len(rest) == 2 and rest[0].isdigit() and rest[1] == "consoleText":
+        for build in item.builds:
+            if build.number == int(rest[0]):
+                raise _Reply(200, "\n".join(build.log) + "\n")
     raise _Reply(404, "Not Found")
 
 
 def _view(fake: FakeJenkins, method: str, folder: Item, folder_name: str, view: str,
-          rest: list[str], body: bytes) -> None:
-    if view not in folder.views:
+          rest: list[str], body: bytes, origin: str) -> None:
+    views = _views_of(folder)
+    if view not in views:
         raise _Reply(404, "Not Found")
     action = "/".join(rest)
     if action == "config.xml" and method == "GET":
-        raise _xml("<?xml version='1.1' encoding='UTF-8'?>\n" + folder.views[view])
+        raise _xml("<?xml version='1.1' encoding='UTF-8'?>\n" + views[view])
     if action == "config.xml" and method == "POST":
-        _well_formed(body)
-        folder.views[view] = body.decode("utf-8").split("?>", 1)[-1].strip()
+        root = _well_formed(body)
+        name_element = root.find("name")  # View.updateByXml keeps the view's name
+        if name_element is not None:
+            name_element.text = view
+        views[view] = ET.tostring(root, encoding="unicode")
         raise _Reply(200, "")
     if action == "api/json" and method == "GET":
-        root = ET.fromstring(folder.views[view].encode("utf-8"))
+        root = ET.fromstring(views[view].encode("utf-8"))
         jobs = [s.text or "" for s in root.iterfind("jobNames/string")]
         raise _json({"_class": "hudson.model.ListView", "name": view,
                      "jobs": [{"name": j, "url": fake.job_url(f"{folder_name}/{j}")}
                               for j in jobs]})
     if action == "doDelete" and method == "POST":
-        del folder.views[view]
-        raise _Reply(302, "", {"Location": fake.job_url(folder_name)})
+        del views[view]
+        raise _Reply(302, "", {"Location": origin + "/" + "".join(
+            f"job/{p}/" for p in folder_name.split("/"))})
     raise _Reply(404, "Not Found")
 
 
 def _item_json(fake: FakeJenkins, item: Item, name: str) -> dict[str, Any]:
     if item.kind == "folder":
+        views = {} if item is fake.root else _views_of(item)  # `views` is @Exported
         data: dict[str, Any] = {
             "_class": "hudson.model.Hudson" if item is fake.root else FOLDER_TAG,
-            "jobs": [{"_class": FOLDER_TAG if c.kind == "folder"
-                      else "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+            "jobs": [{"_class": FOLDER_TAG if c.kind == "folder" else JOB_CLASS,
                       "name": c.name,
                       "url": fake.job_url(f"{name}/{c.name}" if name else c.name),
-                      "description": ET.fromstring(c.config.encode()).findtext("description")}
+                      "description": c.description if c.kind == "folder" else
+                      ET.fromstring(c.xml.encode()).findtext("description")}
                      for c in item.children.values()],
             "views": [{"_class": "hudson.model.AllView", "name": "All"}] + [
-                {"_class": "hudson.model.ListView", "name": v} for v in item.views],
+                {"_class": "hudson.model.ListView", "name": v} for v in views],
         }
         if item is not fake.root:
-            data.update(name=item.name, fullName=name, url=fake.job_url(name))
+            data.update(name=item.name, fullName=name, url=fake.job_url(name),
+                        description=item.description)
         else:
-            data["url"] = fake.url
+            data["url"] = fake.root_url
         return data
-    builds = [fake.build_json(name, b) for b in reversed(item.builds)]
+    builds = [fake.build_json(name, b) for b in reversed(item.builds)][:100]  # Job.builds
     return {
-        "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+        "_class": JOB_CLASS,
         "name": item.name, "fullName": name, "url": fake.job_url(name),
-        "description": ET.fromstring(item.config.encode()).findtext("description"),
-        "property": [{"_class": "hudson.model.ParametersDefinitionProperty",
+        "description": ET.fromstring(item.xml.encode()).findtext("description"),
+        "buildable": "<disabled>true</disabled>" not in item.xml,
+        "property": [{"_class": PARAMS_TAG,
                       "parameterDefinitions": [
-                          {"_class": "hudson.model.StringParameterDefinition", "name": n,
+                          {"_class": STRING_PARAM, "name": n,
                            "type": "StringParameterDefinition",
                            "defaultParameterValue": {"name": n, "value": d}}
-                          for n, d in _declared(item.config)]}],
+                          for n, d in _declared(item.xml)]}],
         "builds": builds,
         "lastBuild": builds[0] if builds else None,
-        "inQueue": any(q.job == name and q.build is None for q in fake.queue.values()),
+        "inQueue": any(q.job == name and q.left_at is None for q in fake.queue.values()),
         "nextBuildNumber": item.next_build,
     }
 
 
 def _trigger(fake: FakeJenkins, item: Item, name: str, query: dict[str, list[str]],
-             body: bytes, content_type: str) -> None:
+             body: bytes, content_type: str, origin: str) -> None:
+    if "<disabled>true</disabled>" in item.xml:  # ParameterizedJobMixIn.doBuild*: 409
+        raise _Reply(409, f"{name} is not buildable")
     sent = {k: v[-1] for k, v in query.items()}
     if body and "application/x-www-form-urlencoded" in content_type:
         sent.update({k: v[-1] for k, v in urllib.parse.parse_qs(
             body.decode("utf-8"), keep_blank_values=True).items()})
-    declared = _declared(item.config)
-    if not declared:
+    declared_parameters = _declared(item.xml)
+    if not declared_parameters:
         raise _Reply(400, f"{name} is not parameterized")
-    # Undeclared parameters are dropped silently (SECURITY-170); defaults fill the rest.
-    parameters = {n: sent.get(n, default) for n, default in declared}
-    queued = QueueItem(next(fake._queue_ids), name, parameters)
+    # Only definitions are iterated: undeclared names are dropped (SECURITY-170), absent
+    # ones take their default (StringParameterDefinition.createValue).
+    parameters = {n: sent.get(n, default) for n, default in declared_parameters}
+    for queued in fake.queue.values():  # Queue.scheduleInternal / ParametersAction
+        if queued.job == name and queued.left_at is None and queued.parameters == parameters:
+            raise _Reply(303, "", {"Location": f"{origin}/queue/item/{queued.id}/"})
+    now = fake.clock.now()
+    queued = QueueItem(next(fake._queue_ids), name, parameters, now, now + fake.quiet_period)
     fake.queue[queued.id] = queued
-    if fake.start_after <= 0:
-        fake._start(queued)
-    raise _Reply(201, "", {"Location": f"{fake.url}queue/item/{queued.id}/"})
+    fake.maintain()
+    raise _Reply(201, "", {"Location": f"{origin}/queue/item/{queued.id}/"})
 
 
 def _queue(fake: FakeJenkins, method: str, path: str) -> None:
     if method == "GET" and path.rstrip("/") == "/queue/api/json":
         raise _json({"_class": "hudson.model.Queue",
                      "items": [fake.queue_json(q) for q in fake.queue.values()
-                               if q.build is None and not q.cancelled]})
+                               if q.left_at is None]})
     match = re.fullmatch(r"/queue/item/(\d+)/api/json", path)
     if method == "GET" and match and int(match.group(1)) in fake.queue:
-        queued = fake.queue[int(match.group(1))]
-        queued.polls += 1
-        if queued.polls >= fake.start_after:
-            fake._start(queued)
-        raise _json(fake.queue_json(queued))
+        raise _json(fake.queue_json(fake.queue[int(match.group(1))]))
+    match = re.fullmatch(r"/queue/item/(\d+)/?", path)
+    if method == "GET" and match and int(match.group(1)) in fake.queue:
+        # What a client following a 303 with GET ends up reading (Queue.Item index page).
+        raise _Reply(200, "Queue item exists. For now, the only API is "
+                          f"{fake.root_url}queue/item/{match.group(1)}/api/")
     raise _Reply(404, "Not Found")
 
 
