@@ -39,7 +39,9 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as scratch:
         os.environ["CONVEYOR_HOME"] = str(Path(scratch) / "home")
-        from conveyor import config, containers, images, registry_server
+        from conveyor.config import model as config
+        from conveyor.images import builder as images
+        from conveyor.images import containers, registry_server
 
         clone = Path(scratch) / "monorepo"
         subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)

@@ -25,12 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from conveyor import (
-    config,  # noqa: F401  (imported lazily by detection: "plan" times parsing)
-    hook_install,
+from conveyor.config import (
+    model,  # noqa: F401  (imported lazily by detection: "plan" times parsing)
     snapshot,
 )
-from conveyor.changes import Detector, RefUpdate
+from conveyor.intake import install as hook_install
+from conveyor.intake.changes import Detector, RefUpdate
 
 SERVICES, FILES_PER_SERVICE, LONG = 200, 500, 10_000
 IDENTITY = "Bench <bench@example.com> 1700000000 +0000"
@@ -78,7 +78,7 @@ def timed_push(source: Path, target: Path, rev: str) -> float:
 
 
 def wait_idle(bare: Path) -> None:
-    from conveyor.spool import Outbox
+    from conveyor.intake.outbox import Outbox
 
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:

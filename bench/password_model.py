@@ -57,7 +57,8 @@ def judge(name: str, rows: list[dict[str, str]], log10s: list[float]) -> list[st
 
 def unpack_inputs(scratch: Path) -> Path:
     """The training inputs exactly as the image build sees them under .conveyor/inputs/."""
-    from conveyor import config, npm_inputs
+    from conveyor.config import model as config
+    from conveyor.images import npm_inputs
 
     pipeline = config.load_dir(REPO).pipeline("password-strength")
     for spec in pipeline.npm_inputs:

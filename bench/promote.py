@@ -30,7 +30,10 @@ def main() -> int:
         os.environ["CONVEYOR_HOME"] = str(Path(workdir) / "home")
         from tests.promotion import conftest as fx
 
-        from conveyor import base_image, config, containers, promotion, registry_server
+        from conveyor.config import model as config
+        from conveyor.images import base as base_image
+        from conveyor.images import containers, registry_server
+        from conveyor.promotion import promote as promotion
 
         work = Path(workdir)
         address = f"127.0.0.1:{containers.free_port()}"

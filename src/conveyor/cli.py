@@ -13,8 +13,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .errors import ConveyorError
-from .redact import RedactingFilter, redact
+from conveyor.errors import ConveyorError
+from conveyor.util.redact import RedactingFilter, redact
 
 # One line per command module; each module registers one or more subcommands.
 COMMAND_MODULES = (

@@ -22,22 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import (
-    base_image,
-    config,
-    containers,
-    db,
-    deploy,
-    git,
-    hook_install,
-    ledger,
-    promotion,
-    registry_server,
-    spool,
-    state,
-    status,
-)
-from .errors import ConveyorError
+from conveyor import state
+from conveyor.config import model as config
+from conveyor.errors import ConveyorError
+from conveyor.git import plumbing as git
+from conveyor.images import base as base_image
+from conveyor.images import containers, registry_server
+from conveyor.intake import install as hook_install
+from conveyor.intake import outbox as spool
+from conveyor.promotion import deploy, status
+from conveyor.promotion import promote as promotion
+from conveyor.records import db, ledger
 
 Progress = Callable[[str], None]
 PIPELINE_TIMEOUT = 2400.0

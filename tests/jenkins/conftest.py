@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import config
-from conveyor.jenkins_client import Client
+from conveyor.config import model as config
+from conveyor.jenkins.client import Client
 from tests.support.fake_jenkins import FakeJenkins, running
 
 REPO = Path(__file__).resolve().parents[2]

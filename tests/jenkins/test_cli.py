@@ -17,13 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import cli, db, dispatch
-from conveyor.changes import RefUpdate
+from conveyor import cli
 from conveyor.errors import ConveyorError
 from conveyor.executors import Trigger
-from conveyor.executors.jenkins import JenkinsExecutor
-from conveyor.jenkins_client import Client, Credentials
-from conveyor.spool import Outbox
+from conveyor.intake import dispatch
+from conveyor.intake.changes import RefUpdate
+from conveyor.intake.outbox import Outbox
+from conveyor.jenkins.client import Client, Credentials
+from conveyor.jenkins.executor import JenkinsExecutor
+from conveyor.records import db
 from tests.support.fake_jenkins import FakeJenkins
 
 from .conftest import REPO
@@ -134,7 +136,7 @@ def test_the_token_never_appears_anywhere(tmp_path: Path, fake: FakeJenkins,
     assert cli.main(["--debug", "jenkins", "sync", "--repo", str(root)]) == 0
     logging.getLogger().addHandler(caplog.handler)
     caplog.set_level(logging.DEBUG)
-    from conveyor import config as config_module
+    from conveyor.config import model as config_module
     settings = config_module.load_dir(root).settings
     executor = JenkinsExecutor(settings, str(root), follow_timeout=1.0)
     trigger = Trigger("t-secret", "gateway", "k" * 64, b"refs/heads/main", "b" * 40,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import config
+from conveyor.config import model as config
 from conveyor.errors import Refusal
-from conveyor.jenkins_client import Client, check_transport, load_credentials
-from conveyor.redact import redact
+from conveyor.jenkins.client import Client, check_transport, load_credentials
+from conveyor.util.redact import redact
 
 
 def with_file(conf: config.Config, path: Path) -> config.Settings:

@@ -6,11 +6,14 @@ import sqlite3
 
 import pytest
 
-from conveyor import config, db, jenkins_status, jenkins_sync
+from conveyor.config import model as config
 from conveyor.errors import Refusal, Retryable
 from conveyor.executors import Trigger
-from conveyor.executors.jenkins import JenkinsExecutor
-from conveyor.jenkins_client import Client, Credentials
+from conveyor.jenkins import builds as jenkins_status
+from conveyor.jenkins import sync as jenkins_sync
+from conveyor.jenkins.client import Client, Credentials
+from conveyor.jenkins.executor import JenkinsExecutor
+from conveyor.records import db
 from tests.support.fake_jenkins import FakeJenkins
 
 REVISION = "a" * 40

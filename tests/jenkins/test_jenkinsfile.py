@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
-from conveyor import config, jenkins_xml
-from conveyor.stages import STAGES
+from conveyor.config import model as config
+from conveyor.config.stages import STAGES
+from conveyor.jenkins import jobs
 
 from .conftest import REPO
 
@@ -42,7 +43,7 @@ def test_shell_steps_are_single_quoted_so_groovy_interpolates_nothing() -> None:
 def test_parameters_and_defaults_match_the_synced_job() -> None:
     settings = config.load_dir(REPO).settings
     declared = dict(re.findall(r"string\(name: '(\w+)', defaultValue: '([^']*)'", text()))
-    wanted = {p.name: p.default for p in jenkins_xml.parameters(settings, "any")}
+    wanted = {p.name: p.default for p in jobs.parameters(settings, "any")}
     wanted["SERVICE"] = ""  # the job's default is its own service
     assert declared == wanted
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import xml.etree.ElementTree as ET
 
-from conveyor import config, jenkins_sync, jenkins_xml
-from conveyor.jenkins_client import Client
+from conveyor.config import model as config
+from conveyor.jenkins import jobs
+from conveyor.jenkins import sync as jenkins_sync
+from conveyor.jenkins.client import Client
 from tests.support.fake_jenkins import FakeJenkins
 
 
@@ -17,7 +19,7 @@ def test_first_sync_creates_folder_jobs_and_views(conf: config.Config, client: C
     folder = fake.item("conveyor")
     assert folder is not None and folder.kind == "folder"
     assert set(folder.children) == set(conf.pipelines)
-    assert set(folder.views) == set(jenkins_xml.views(conf))
+    assert set(folder.views) == set(jobs.views(conf))
     assert all(s.auth == "token" for s in fake.seen)
     assert not any("crumbIssuer" in s.path for s in fake.seen)  # API token: no crumb
 
@@ -49,7 +51,7 @@ def test_changed_job_is_updated_and_views_survive_a_folder_update(
     changes = jenkins_sync.sync(conf, client)
     assert [c.describe() for c in changes] == ["update folder conveyor",
                                                "update job conveyor/gateway"]
-    assert set(folder.views) == set(jenkins_xml.views(conf))  # views kept
+    assert set(folder.views) == set(jobs.views(conf))  # views kept
     assert jenkins_sync.sync(conf, client) == []
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from conveyor import config, jenkins_xml
+from conveyor.config import model as config
+from conveyor.jenkins import jobs
 
 
 def test_job_is_a_pipeline_from_scm_with_the_trigger_parameters(
         repo_config: config.Config) -> None:
     settings = repo_config.settings
-    root = ET.fromstring(jenkins_xml.job_xml(settings, "gateway").encode())
+    root = ET.fromstring(jobs.job_xml(settings, "gateway").encode())
     assert root.tag == "flow-definition"
     definition = root.find("definition")
     assert definition is not None
@@ -30,9 +31,9 @@ def test_job_is_a_pipeline_from_scm_with_the_trigger_parameters(
 
 
 def test_folder_and_views(repo_config: config.Config) -> None:
-    folder = ET.fromstring(jenkins_xml.folder_xml(repo_config.settings).encode())
+    folder = ET.fromstring(jobs.folder_xml(repo_config.settings).encode())
     assert folder.tag == "com.cloudbees.hudson.plugins.folder.Folder"
-    views = jenkins_xml.views(repo_config)
+    views = jobs.views(repo_config)
     assert set(views) == {"all-services", "env-test", "env-staging", "env-production",
                           "service-gateway", "service-password-strength"}
     for name, xml in views.items():
@@ -47,9 +48,9 @@ def test_folder_and_views(repo_config: config.Config) -> None:
 
 
 def test_normalise_ignores_formatting_and_plugin_versions(repo_config: config.Config) -> None:
-    xml = jenkins_xml.job_xml(repo_config.settings, "gateway")
+    xml = jobs.job_xml(repo_config.settings, "gateway")
     resaved = xml.replace("<flow-definition>", '<flow-definition plugin="workflow-job@1436">') \
         .replace("\n  ", "\n\t")
-    assert jenkins_xml.is_same(resaved, xml)
-    assert not jenkins_xml.is_same(xml.replace("Jenkinsfile", "Other"), xml)
-    assert not jenkins_xml.is_same("<not-xml", xml)
+    assert jobs.is_same(resaved, xml)
+    assert not jobs.is_same(xml.replace("Jenkinsfile", "Other"), xml)
+    assert not jobs.is_same("<not-xml", xml)

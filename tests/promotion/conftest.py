@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import base_image, config, containers, engine, evidence, registry_server
+from conveyor.config import model as config
+from conveyor.images import base as base_image
+from conveyor.images import containers, engine, registry_server
+from conveyor.records import evidence
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE = "hello"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from conveyor.eligibility import Request, is_promotable
+from conveyor.promotion.eligibility import Request, is_promotable
 
 DIGEST = "sha256:" + "a" * 64
 ALL = ("build", "unit", "integration", "performance")

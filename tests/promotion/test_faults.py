@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import autopromote, central, config, containers, deploy, history, ledger, status
+from conveyor.config import model as config
 from conveyor.errors import Retryable
+from conveyor.git import central
+from conveyor.images import containers
+from conveyor.promotion import automatic as autopromote
+from conveyor.promotion import deploy, history, status
+from conveyor.records import ledger
 
 from .conftest import SERVICE, Images, Monorepo, git, give_evidence
 from .test_flow import answer, pinned, promote
@@ -68,7 +73,7 @@ def test_registry_down_mid_promotion_leaves_the_previous_state_serving(
 
 
 def promotion_to(cfg: config.Config, monorepo: Monorepo, digest: str) -> None:
-    from conveyor import promotion
+    from conveyor.promotion import promote as promotion
 
     promotion.promote(cfg, SERVICE, "test", central_url=str(monorepo.central), digest=digest,
                       actor="alice")
@@ -107,7 +112,7 @@ def test_rollback_promotes_the_previous_good_digest_and_freezes(
     give_evidence(images.good2)
     promote(monorepo, "test", images.good)
     promote(monorepo, "test", images.good2)
-    from conveyor import rollback
+    from conveyor.promotion import rollback
 
     rollback.rollback(monorepo.config, SERVICE, "test", central_url=str(monorepo.central),
                       actor="oncall")

@@ -7,7 +7,9 @@ import urllib.request
 
 import pytest
 
-from conveyor import deploy, ledger, overlays, promotion
+from conveyor.promotion import deploy, overlays
+from conveyor.promotion import promote as promotion
+from conveyor.records import ledger
 
 from .conftest import SERVICE, Images, Monorepo, git, give_evidence
 

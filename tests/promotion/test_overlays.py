@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import overlays
+from conveyor.promotion import overlays
 
 from .conftest import REPO
 
@@ -49,7 +49,7 @@ def test_a_pin_is_added_replaced_and_removed() -> None:
 
 WRITER = """
 import sys
-from conveyor import atomic
+from conveyor.util import atomic
 path, a, b = sys.argv[1], b"A" * 4_000_000, b"B" * 4_000_000
 while True:
     atomic.write_bytes(path, a)
@@ -72,7 +72,8 @@ def test_kill_9_during_overlay_writes_leaves_old_or_new_never_torn(tmp_path: Pat
 
 
 def test_the_local_deployer_reads_the_rendered_deployment_of_the_real_services() -> None:
-    from conveyor import config, deploy
+    from conveyor.config import model as config
+    from conveyor.promotion import deploy
 
     cfg = config.load_dir(REPO)
     documents = overlays.render(REPO, "staging")

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from conveyor import autopromote, base_image, cli, containers, db, engine, ledger
+from conveyor import cli
+from conveyor.images import base as base_image
+from conveyor.images import containers, engine
+from conveyor.promotion import automatic
+from conveyor.records import db, ledger
 
 from .conftest import SERVICE, Images, Monorepo, build_and_push, git, give_evidence
 
@@ -106,12 +110,12 @@ def test_automatic_promotion_goes_to_staging_only_for_promote_branches(
         monorepo: Monorepo, images: Images, clean_containers: None) -> None:
     give_evidence(images.good)
     before = snapshot(monorepo)
-    autopromote.after_pipeline(monorepo.config, service=SERVICE, digest=images.good,
+    automatic.after_pipeline(monorepo.config, service=SERVICE, digest=images.good,
                                revision="f" * 40, ref=b"refs/heads/feature",
                                repository=str(monorepo.central))
     assert snapshot(monorepo) == before
 
-    autopromote.after_pipeline(monorepo.config, service=SERVICE, digest=images.good,
+    automatic.after_pipeline(monorepo.config, service=SERVICE, digest=images.good,
                                revision="f" * 40, ref="refs/heads/main",
                                repository=str(monorepo.central))
     assert ledger.is_verified(SERVICE, "test", images.good)

@@ -70,7 +70,7 @@ def docker_client() -> Any:
 
 
 def build_image(client: Any, ca_bundle: bytes) -> tuple[Any, float]:
-    from conveyor import base_image
+    from conveyor.images import base as base_image
 
     base = base_image.ensure(REPO / "build" / "base")
     started = time.monotonic()
@@ -144,7 +144,7 @@ class _ChunkReader(io.RawIOBase):
 
 def test_image_serves_as_uid_10001_without_the_ca_bundle(docker_client: Any,
                                                           fake_backend: str) -> None:
-    from conveyor.containers import free_port
+    from conveyor.images.containers import free_port
 
     ca_bundle = HOST_CA.read_bytes() if HOST_CA.is_file() else b""
     image, seconds = build_image(docker_client, ca_bundle)

@@ -93,7 +93,7 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def build(client: docker.DockerClient, context: bytes, target: str | None) -> str:
-    from conveyor import base_image
+    from conveyor.images import base as base_image
 
     base = base_image.ensure(REPO / "build/base")
     tag = f"conveyor-test/password-strength:{target or 'final'}-{uuid.uuid4().hex[:8]}"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import config
+from conveyor.config import model as config
 
 
 def add_repo_option(parser: argparse.ArgumentParser) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .. import base_image
-from ._common import add_json_option, add_repo_option, print_json, repo_root
+from conveyor.commands._common import add_json_option, add_repo_option, print_json, repo_root
+from conveyor.images import base as base_image
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import config, dashboard, db, status
-from . import _common
-from .promote import add_central_option, central_url
+from conveyor.commands import _common
+from conveyor.commands.promote import add_central_option, central_url
+from conveyor.config import model as config
+from conveyor.promotion import status
+from conveyor.records import db
+from conveyor.web import dashboard
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .. import demo
-from ._common import add_repo_option, repo_root
+from conveyor import demo
+from conveyor.commands._common import add_repo_option, repo_root
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

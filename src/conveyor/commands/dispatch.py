@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import dispatch, hook, reconcile
+from conveyor.intake import dispatch, hook, reconcile
 
 
 def add_bare_option(parser: argparse.ArgumentParser) -> None:

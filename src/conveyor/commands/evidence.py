@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from .. import evidence
-from ._common import add_json_option, print_json
+from conveyor.commands._common import add_json_option, print_json
+from conveyor.records import evidence
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

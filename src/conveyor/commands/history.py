@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .. import history
-from ._common import add_json_option, add_repo_option, load_config, print_json
-from .promote import add_central_option, central_url
+from conveyor.commands._common import add_json_option, add_repo_option, load_config, print_json
+from conveyor.commands.promote import add_central_option, central_url
+from conveyor.promotion import history
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

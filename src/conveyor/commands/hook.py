@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import hook, hook_install
+from conveyor.intake import hook
+from conveyor.intake import install as hook_install
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from .. import jenkins_status, jenkins_sync
-from ..jenkins_client import Client
-from ._common import add_json_option, add_repo_option, load_config, print_json
+from conveyor.commands._common import add_json_option, add_repo_option, load_config, print_json
+from conveyor.jenkins import builds as jenkins_status
+from conveyor.jenkins import sync as jenkins_sync
+from conveyor.jenkins.client import Client
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

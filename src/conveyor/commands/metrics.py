@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from contextlib import closing
 
-from .. import db, metrics
-from . import _common
+from conveyor.commands import _common
+from conveyor.records import db, metrics
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

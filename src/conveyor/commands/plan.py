@@ -6,11 +6,12 @@ import argparse
 import os
 from pathlib import Path
 
-from .. import git, snapshot
-from ..changes import Detector, RefUpdate, triggers_for
-from ..errors import ConveyorError
-from ..executors.factory import describe_call
-from ._common import add_json_option, print_json
+from conveyor.commands._common import add_json_option, print_json
+from conveyor.config import snapshot
+from conveyor.errors import ConveyorError
+from conveyor.executors.factory import describe_call
+from conveyor.git import plumbing as git
+from conveyor.intake.changes import Detector, RefUpdate, triggers_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:

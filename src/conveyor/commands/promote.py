@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from .. import central, promotion, resume
-from ..errors import Refusal
-from ._common import add_repo_option, load_config, repo_root
+from conveyor.commands._common import add_repo_option, load_config, repo_root
+from conveyor.errors import Refusal
+from conveyor.git import central
+from conveyor.promotion import promote as promotion
+from conveyor.promotion import resume
 
 
 def add_central_option(parser: argparse.ArgumentParser) -> None:

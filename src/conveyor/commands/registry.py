@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .. import registry_server
-from ..errors import Refusal
-from ._common import add_json_option, add_repo_option, load_config, print_json
+from conveyor.commands._common import add_json_option, add_repo_option, load_config, print_json
+from conveyor.errors import Refusal
+from conveyor.images import registry_server
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .. import rollback
-from ._common import add_repo_option, load_config
-from .promote import add_central_option, central_url
+from conveyor.commands._common import add_repo_option, load_config
+from conveyor.commands.promote import add_central_option, central_url
+from conveyor.promotion import rollback
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import config, pipeline_run
+from conveyor.config import model as config
+from conveyor.pipeline import run as pipeline_run
+from conveyor.promotion import automatic
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,4 +28,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     repo = args.repo.resolve() if args.repo else config.find_root()
     return pipeline_run.run(repo, args.service, args.revision, trigger_id=args.trigger_id,
-                            ref=args.ref, out=lambda line: print(line, flush=True))
+                            ref=args.ref, out=lambda line: print(line, flush=True),
+                            after=automatic.after_pipeline)

@@ -10,11 +10,14 @@ import argparse
 import os
 from pathlib import Path
 
-from .. import config, git, pipeline_run, stage_runner
-from ..errors import ConveyorError
-from ..stage_context import StageContext
-from ..stages import STAGES
-from ._common import add_repo_option, repo_root
+from conveyor.commands._common import add_repo_option, repo_root
+from conveyor.config import model as config
+from conveyor.config.stages import STAGES
+from conveyor.errors import ConveyorError
+from conveyor.git import plumbing as git
+from conveyor.pipeline import run as pipeline_run
+from conveyor.pipeline import runner as stage_runner
+from conveyor.pipeline.context import StageContext
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import db, metrics, status
-from ._common import add_json_option, add_repo_option, load_config, print_json
-from .promote import add_central_option, central_url
+from conveyor.commands._common import add_json_option, add_repo_option, load_config, print_json
+from conveyor.commands.promote import add_central_option, central_url
+from conveyor.promotion import status
+from conveyor.records import db, metrics
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,8 +25,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     if config.settings.executor == "jenkins":
-        status.refresh_from_jenkins(config, lambda line: print(f"conveyor: {line}",
-                                                                file=sys.stderr))
+        from conveyor.jenkins import builds  # only teams on Jenkins pay for its client
+
+        builds.refresh_last_builds(config, lambda line: print(f"conveyor: {line}",
+                                                              file=sys.stderr))
     data = status.collect(config, central_url(args))
     figures = metrics.compute(db.connect()) if args.metrics else None
     if args.json:

@@ -6,8 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
-from ..spool import Outbox, Row
-from ._common import add_json_option, print_json
+from conveyor.commands._common import add_json_option, print_json
+from conveyor.intake.outbox import Outbox, Row
 
 
 def register(sub: argparse._SubParsersAction) -> None:

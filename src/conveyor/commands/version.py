@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import __version__
+from conveyor import __version__
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -17,10 +17,11 @@ import json
 import os
 from pathlib import Path
 
-from .. import proc, state
-from ..config import Settings
-from ..errors import ConveyorError, Refusal, Retryable
-from . import Accepted, Trigger
+from conveyor import state
+from conveyor.config.model import Settings
+from conveyor.errors import ConveyorError, Refusal, Retryable
+from conveyor.executors import Accepted, Trigger
+from conveyor.util import proc
 
 TIMEOUT_S = 600.0
 EX_TEMPFAIL = 75

@@ -5,14 +5,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ..config import Settings
-from ..errors import ConveyorError
-from . import Executor, Trigger
+from conveyor.config.model import Settings
+from conveyor.errors import ConveyorError
+from conveyor.executors import Executor, Trigger
 
 CLASSES = {
     "command": ("conveyor.executors.command", "CommandExecutor"),
     "local": ("conveyor.executors.local", "LocalExecutor"),
-    "jenkins": ("conveyor.executors.jenkins", "JenkinsExecutor"),
+    "jenkins": ("conveyor.jenkins.executor", "JenkinsExecutor"),
 }
 
 

@@ -11,10 +11,11 @@ import os
 import subprocess
 import sys
 
-from .. import git, pipeline_run
-from ..config import Settings
-from ..errors import Retryable
-from . import Accepted, Trigger
+from conveyor.config.model import Settings
+from conveyor.errors import Retryable
+from conveyor.executors import Accepted, Trigger
+from conveyor.git import plumbing as git
+from conveyor.pipeline import run as pipeline_run
 
 
 class LocalExecutor:

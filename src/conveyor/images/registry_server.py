@@ -1,0 +1,144 @@
+"""The embedded registry: Docker's distribution registry (`docker-registry`) run by Conveyor.
+
+Not a system service: our own config file, data under the state directory, listening on
+127.0.0.1 only, a pid file, started on demand and waited for until `/v2/` answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from conveyor import state
+from conveyor.errors import ConveyorError, Retryable
+from conveyor.images.registry import Client
+from conveyor.util import locks
+
+BINARY = "/usr/bin/docker-registry"
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Server:
+    address: str  # 127.0.0.1:port
+    directory: Path  # config, data, pid file and log live here
+
+    @property
+    def config_file(self) -> Path:
+        return self.directory / "config.yml"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "registry.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / "registry.log"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / "data"
+
+    def pid(self) -> int | None:
+        """The pid from the pid file, if that process is our registry and still alive."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return None
+        return pid if str(self.config_file).encode() in cmdline else None
+
+
+def server(address: str, directory: Path | None = None) -> Server:
+    host, _, port = address.rpartition(":")
+    if host not in ("127.0.0.1", "localhost") or not port.isdigit():
+        raise ConveyorError(f"the embedded registry listens on 127.0.0.1 only, not {address!r}")
+    return Server(f"127.0.0.1:{port}", directory or state.subdir("registry"))
+
+
+def _write_config(srv: Server, readonly: bool) -> None:
+    config = {  # JSON is YAML
+        "version": 0.1,
+        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "storage": {
+            "filesystem": {"rootdirectory": str(srv.data_dir)},
+            "delete": {"enabled": True},
+            "maintenance": {"readonly": {"enabled": readonly},
+                            "uploadpurging": {"enabled": False}},
+        },
+        "http": {"addr": srv.address, "secret": secrets.token_hex(16),
+                 "headers": {"X-Content-Type-Options": ["nosniff"]}},
+    }
+    srv.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = srv.config_file.with_suffix(".tmp")
+    temp.write_text(json.dumps(config, indent=2))
+    os.replace(temp, srv.config_file)
+
+
+def start(address: str, directory: Path | None = None, *, readonly: bool = False) -> Server:
+    """Start the registry unless it already answers; wait until `/v2/` answers."""
+    srv = server(address, directory)
+    client = Client(srv.address)
+    with locks.hold(srv.directory / "start.lock"):
+        if client.is_up():
+            return srv
+        if not Path(BINARY).is_file():
+            raise ConveyorError(f"{BINARY} is missing (apt-get install docker-registry)")
+        _write_config(srv, readonly)
+        with open(srv.log_file, "ab") as log:
+            process = subprocess.Popen(
+                [BINARY, "serve", str(srv.config_file)], stdin=subprocess.DEVNULL,
+                stdout=log, stderr=log, start_new_session=True, close_fds=True,
+            )
+        srv.pid_file.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                tail = srv.log_file.read_text(errors="replace").splitlines()[-5:]
+                raise ConveyorError("the registry exited at start:\n" + "\n".join(tail))
+            if client.is_up():
+                return srv
+            time.sleep(0.1)
+        stop(srv.address, srv.directory)
+        raise Retryable(f"the registry did not answer on {srv.address} within {START_TIMEOUT:g}s")
+
+
+def stop(address: str, directory: Path | None = None) -> bool:
+    """Stop the registry we started (by its pid file); False when none was running."""
+    srv = server(address, directory)
+    pid = srv.pid()
+    if pid is None:
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline and srv.pid() is not None:
+            _reap(pid)
+            time.sleep(0.05)
+        if srv.pid() is None:
+            break
+    srv.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def status(address: str, directory: Path | None = None) -> dict[str, object]:
+    srv = server(address, directory)
+    return {"address": srv.address, "pid": srv.pid(), "answering": Client(srv.address).is_up(),
+            "directory": str(srv.directory)}

@@ -1,0 +1,1 @@
+"""A pipeline run: the stages in order (build, unit, integration, performance) against one image."""

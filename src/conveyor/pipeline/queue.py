@@ -1,0 +1,95 @@
+"""Local runs take turns on this machine: oldest first, dependencies before dependents.
+
+A run waits while an older run is queued, or while a run of a service it needs (its
+integration dependencies, transitively) is queued: so on a push that changes both services,
+password-strength is built, tested and promoted before gateway's integration and promotion
+look for it. A queued run whose process died is skipped (its pid file names a dead process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+
+from conveyor import state
+from conveyor.config.model import Config
+from conveyor.records import db
+
+POLL_SECONDS = 0.5
+START_GRACE_SECONDS = 120.0  # a run queued by the executor has this long to start its process
+
+
+def needs(config: Config, service: str) -> set[str]:
+    """The services `service` needs to be running for its integration stage, transitively."""
+    seen: set[str] = set()
+    todo = list(config.pipeline(service).integration.needs)
+    while todo:
+        name = todo.pop()
+        if name not in seen and name in config.pipelines:
+            seen.add(name)
+            todo.extend(config.pipelines[name].integration.needs)
+    return seen
+
+
+def pid_file(run_id: str) -> str:
+    return str(state.subdir("runs", run_id) / "pid")
+
+
+def is_alive(run_id: str, queued_at: float) -> bool:
+    try:
+        with open(pid_file(run_id)) as file:
+            pid = int(file.read().strip() or 0)
+    except (OSError, ValueError):
+        return time.time() - queued_at < START_GRACE_SECONDS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def whose_turn(config: Config, queued: list[tuple[str, str, float]]) -> str | None:
+    """The run id that may go next among queued (run id, service, queued at), oldest first."""
+    waiting = {service for _, service, _ in queued}
+    for run_id, service, _ in queued:
+        if service in config.pipelines and needs(config, service) & (waiting - {service}):
+            continue
+        return run_id
+    return None
+
+
+def _queued(config: Config) -> list[tuple[str, str, float]]:
+    rows = db.connect().execute(
+        "SELECT run_id, service, started_at FROM runs WHERE status = 'queued' AND executor ="
+        " 'local' ORDER BY started_at, rowid").fetchall()
+    return [(r["run_id"], r["service"], r["started_at"]) for r in rows
+            if is_alive(r["run_id"], r["started_at"])]
+
+
+@contextlib.contextmanager
+def turn(config: Config, run_id: str, on_wait: Callable[[], None]) -> Iterator[None]:
+    """Wait for this run's turn and hold the machine-wide run lock while it runs."""
+    with open(pid_file(run_id), "w") as file:
+        file.write(f"{os.getpid()}\n")
+    lock = os.open(state.subdir("locks") / "local-runs.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    told = False
+    try:
+        while True:
+            if whose_turn(config, _queued(config)) in (run_id, None):
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    pass
+            if not told:
+                on_wait()
+                told = True
+            time.sleep(POLL_SECONDS)
+        yield
+    finally:
+        os.close(lock)

@@ -1,0 +1,1 @@
+"""Promotion: the rule, pinning overlays, deploying, verifying, history, rollback."""

@@ -1,0 +1,1 @@
+"""The records database: every SQL statement about builds, runs, evidence and promotions."""

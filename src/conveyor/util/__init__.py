@@ -1,0 +1,1 @@
+"""Small helpers every layer uses: processes, atomic writes, locks, redaction, crash points."""

@@ -1,0 +1,54 @@
+"""The README's first command, end to end: push → build → test → promote, twice.
+
+This is the whole flow on the embedded default (real git push into a bare repository with
+the hook installed, the local executor, Docker, the registry, the local deployer), so it is
+slow: about ten minutes on two cores with a cold Docker cache.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conveyor import demo
+from conveyor.config import model as config
+from conveyor.images import containers, engine
+from conveyor.promotion import status
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.slow, pytest.mark.docker]
+
+
+def test_the_demo_takes_both_services_to_production_and_rebuilds_only_what_changed() -> None:
+    lines: list[str] = []
+    result = demo.up(REPO, progress=lines.append, dashboard=False)
+    try:
+        first, second = result.pushes
+        assert first.services == ["gateway", "password-strength"]
+        assert second.services == ["gateway"]
+        assert any("approving explicitly" in line for line in lines)
+
+        data = status.collect(config.load_dir(demo.folder() / "work"), str(result.central))
+        gateway = data["services"]["gateway"]["environments"]
+        strength = data["services"]["password-strength"]["environments"]
+        # One digest per service everywhere: what was tested is what runs.
+        assert {cell["pinned"] for cell in gateway.values()} == {result.production["gateway"]}
+        assert {cell["pinned"] for cell in strength.values()} == {
+            result.production["password-strength"]}
+        for cell in [*gateway.values(), *strength.values()]:
+            assert cell["running"] == cell["pinned"] and not cell["drift"]
+        assert {"build", "unit", "integration", "performance"} <= set(
+            gateway["production"]["stages_passed"])
+        # The second push changed gateway only: its digest moved, password-strength's did not.
+        assert result.second_push_seconds is not None
+        assert any("push 2 → gateway healthy in production" in line for line in lines)
+        assert any(line.startswith("password-strength: the same digest") for line in lines)
+        calls = [line for line in lines if line.startswith("POST http://127.0.0.1:")]
+        assert "'password123': score 0" in calls[0] and "': score 4" in calls[1]
+    finally:
+        demo.clean(REPO, progress=lines.append)
+    leftover = engine.client().containers.list(all=True, filters={"label": "conveyor.env"})
+    assert leftover == []
+    assert not containers.is_running("conveyor-production-gateway")
