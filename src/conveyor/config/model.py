@@ -131,6 +131,8 @@ class Jenkins:
     credentials_file: str | None
     allow_plain_http: bool
     approvers: str
+    repository_credentials_id: str = ""  # Jenkins credentials of the checkout; "" = none
+    allow_local_repository: bool = False  # a file:// or path repository_url (single machine)
 
 
 @dataclass(frozen=True)
@@ -428,6 +430,8 @@ def load_settings(source: Source) -> Settings:
             credentials_file=jenkins.optional_str("credentials_file"),
             allow_plain_http=jenkins.flag("allow_plain_http", False),
             approvers=jenkins.text("approvers", "release-managers"),
+            repository_credentials_id=jenkins.text("repository_credentials_id", ""),
+            allow_local_repository=jenkins.flag("allow_local_repository", False),
         ),
         policy=Policy(
             promotion_identity=policy.text("promotion_identity",
