@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
+from conveyor.errors import Refusal
 from conveyor.promotion.eligibility import Request, is_promotable
+from conveyor.records import evidence
 
 DIGEST = "sha256:" + "a" * 64
 ALL = ("build", "unit", "integration", "performance")
@@ -82,3 +86,11 @@ def test_an_image_whose_label_disagrees_with_its_evidence_is_refused() -> None:
         "111111111111",)
     # an image without the label (or not inspectable here) is judged by its evidence alone
     assert is_promotable(request(image_revision=None, evidence_revision=built)).allowed
+
+
+@pytest.mark.parametrize("suffix", ["\n", " ", "\r\n", "\x00"])
+def test_a_digest_with_anything_after_the_hex_is_refused(suffix: str) -> None:
+    digest = "sha256:" + "a" * 64
+    assert evidence.check_digest(digest) == digest
+    with pytest.raises(Refusal, match="not an image digest"):
+        evidence.check_digest(digest + suffix)

@@ -189,3 +189,7 @@ def test_resume_finishes_a_published_promotion_and_abandons_an_unpublished_one(
         expected)
     assert ledger.is_verified(SERVICE, "test", images.good2) == finished
     assert ledger.history(SERVICE, "test")[int(finished)].phase == "abandoned"
+    # history labels the commit by its newest record: verified once resumed, not abandoned
+    newest = history.collect(monorepo.config, str(monorepo.central), SERVICE, "test")[0]
+    assert newest["digest"] == expected
+    assert newest["phase"] == "verified"

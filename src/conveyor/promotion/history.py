@@ -26,7 +26,13 @@ def collect(config: Config, central: str, service: str,
     settings = config.settings
     envs = [settings.environment(environment)] if environment else list(settings.environments)
     records = {env.name: ledger.history(service, env.name) for env in envs}
-    by_commit = {r.commit_id: r for rs in records.values() for r in rs if r.commit_id}
+    # Newest record of a commit wins: `--resume` abandons the interrupted record and finishes
+    # the same commit under a new one, whose phase is the truth.
+    by_commit: dict[str, ledger.Promotion] = {}
+    for rows in records.values():
+        for r in rows:  # newest first
+            if r.commit_id:
+                by_commit.setdefault(r.commit_id, r)
     entries: list[dict[str, Any]] = []
     with named_lock("central-read", wait=True):
         checkout = central_repo.sync(central, settings.default_branch, "read")

@@ -15,12 +15,13 @@ from typing import Any
 from conveyor.errors import Refusal
 from conveyor.records import db
 
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# \Z, not $: `$` also matches before a final newline, which would let "sha256:…\n" through.
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 
 
 def check_digest(value: str) -> str:
     """Only exact sha256 digests identify images; tags and short forms are refused."""
-    if not DIGEST.match(value or ""):
+    if not isinstance(value, str) or not DIGEST.fullmatch(value):
         raise Refusal(f"not an image digest: {value!r} (expected sha256: and 64 lower-case hex)")
     return value
 
