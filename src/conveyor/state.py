@@ -22,3 +22,10 @@ def subdir(*parts: str) -> Path:
     path = home().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def embedded_central() -> Path:
+    """The central repository `conveyor demo` makes (it may not exist)."""
+    explicit = os.environ.get("CONVEYOR_HOME")
+    base = Path(explicit) if explicit else home()
+    return base / "demo" / "central.git"

@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from conveyor.commands import _common
-from conveyor.commands.promote import add_central_option, central_url
 from conveyor.config import model as config
 from conveyor.promotion import status
 from conveyor.records import db
@@ -20,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="loopback address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
-    add_central_option(parser)
+    _common.add_central_option(parser)
     _common.add_repo_option(parser)
     parser.set_defaults(func=run)
 
@@ -28,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     host = dashboard.check_loopback(args.host)
     root = _common.repo_root(args)
-    central = central_url(args)
+    central = _common.central_url(args)
 
     def collect() -> dict[str, Any]:  # config re-read each time: the page follows edits
         result: dict[str, Any] = status.collect(config.load_dir(root), central)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from conveyor.commands._common import add_json_option, add_repo_option, load_config, print_json
-from conveyor.commands.promote import add_central_option, central_url
+from conveyor.commands._common import (
+    add_central_option,
+    add_json_option,
+    add_repo_option,
+    central_url,
+    load_config,
+    print_json,
+)
 from conveyor.promotion import history
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conveyor.commands._common import add_json_option, print_json
 from conveyor.config import snapshot
-from conveyor.errors import ConveyorError
+from conveyor.errors import Refusal
 from conveyor.executors.factory import describe_call
 from conveyor.git import plumbing as git
 from conveyor.intake.changes import Detector, RefUpdate, triggers_for
@@ -32,7 +32,7 @@ def _resolve(repo: Path, rev: str) -> str:
         return git.ZERO_OID
     oid = git.rev_parse(repo, rev)
     if oid is None:
-        raise ConveyorError(f"{rev!r} is not a commit in {repo}")
+        raise Refusal(f"{rev!r} is not a commit in {repo}")
     return oid
 
 

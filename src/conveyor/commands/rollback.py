@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from conveyor.commands._common import add_repo_option, load_config
-from conveyor.commands.promote import add_central_option, central_url
+from conveyor.commands._common import (
+    add_central_option,
+    add_env_option,
+    add_repo_option,
+    central_url,
+    load_config,
+)
 from conveyor.promotion import rollback
 
 
@@ -13,8 +18,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("rollback", help="go back to the previous good digest and freeze "
                             "automatic promotion")
     parser.add_argument("service")
-    parser.add_argument("--env", required=True, dest="environment")
-    parser.add_argument("--to", metavar="DIGEST", help="a digest once verified there")
+    add_env_option(parser)
+    parser.add_argument("--digest", metavar="DIGEST",
+                        help="a digest once verified there (default: the previous good one)")
+    parser.add_argument("--to", dest="digest", help=argparse.SUPPRESS)  # old name
     parser.add_argument("--wait", action="store_true",
                         help="wait for a promotion in progress instead of failing")
     add_central_option(parser)
@@ -23,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     thaw = sub.add_parser("unfreeze", help="allow automatic promotion again after a rollback")
     thaw.add_argument("service")
-    thaw.add_argument("--env", required=True, dest="environment")
+    add_env_option(thaw)
     add_repo_option(thaw)
     thaw.set_defaults(func=run_unfreeze)
 
@@ -31,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run_rollback(args: argparse.Namespace) -> int:
     config = load_config(args)
     rollback.rollback(config, args.service, args.environment, central_url=central_url(args),
-                      to=args.to, wait=args.wait)
+                      to=args.digest, wait=args.wait)
     return 0
 
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from conveyor.commands._common import add_json_option, add_repo_option, load_config, print_json
-from conveyor.commands.promote import add_central_option, central_url
+from conveyor.commands._common import (
+    add_central_option,
+    add_json_option,
+    add_repo_option,
+    central_url,
+    load_config,
+    print_json,
+)
 from conveyor.promotion import status
 from conveyor.records import db, metrics
 
@@ -30,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
         builds.refresh_last_builds(config, lambda line: print(f"conveyor: {line}",
                                                               file=sys.stderr))
     data = status.collect(config, central_url(args))
-    figures = metrics.compute(db.connect()) if args.metrics else None
+    figures = None
+    if args.metrics:
+        with db.connect() as conn:
+            figures = metrics.compute(conn)
     if args.json:
         print_json({**data, "metrics": figures} if figures is not None else data)
     else:

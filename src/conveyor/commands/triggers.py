@@ -6,20 +6,21 @@ import argparse
 import time
 from pathlib import Path
 
-from conveyor.commands._common import add_json_option, print_json
+from conveyor.commands._common import add_bare_option, add_json_option, central_bare, print_json
 from conveyor.intake.outbox import Outbox, Row
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("triggers", help="pending, delivered and failed pipeline triggers")
-    parser.add_argument("--repo", type=Path, default=Path("."),
-                        help="the central bare repository (default: the current directory)")
+    add_bare_option(parser)
     parser.add_argument("--state", choices=("pending", "delivered", "failed"))
     add_json_option(parser)
     parser.set_defaults(func=run_list)
     actions = parser.add_subparsers(dest="triggers_command", metavar="ACTION")
     retry = actions.add_parser("retry", help="make one trigger pending again (after a fix)")
-    retry.add_argument("trigger_id")
+    retry.add_argument("trigger_id", help="the trigger's id (see `conveyor triggers`)")
+    retry.add_argument("--central", type=Path, default=argparse.SUPPRESS, metavar="BARE",
+                       help="the central bare repository")
     retry.set_defaults(func=run_retry)
 
 
@@ -33,7 +34,7 @@ def as_json(row: Row) -> dict[str, object]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with Outbox(args.repo) as outbox:
+    with Outbox(central_bare(args)) as outbox:
         rows = outbox.rows(args.state)
     if args.json:
         print_json([as_json(r) for r in rows])
@@ -53,7 +54,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    with Outbox(args.repo) as outbox:
+    with Outbox(central_bare(args)) as outbox:
         row = outbox.replay(args.trigger_id)
     print(f"{row.trigger.trigger_id} is pending again; run `conveyor dispatch` to deliver it")
     return 0
