@@ -101,7 +101,7 @@ def test_the_default_ref_pattern_is_checked_exactly_as_the_regex() -> None:
 
     class Empty(config.Source):
         def read(self, path: str) -> bytes | None:
-            return b"" if path == "conveyor.toml" else None
+            return b"[project]\n" if path == "conveyor.toml" else None
 
     assert config.load_settings(Empty()).policy.ref_pattern == push_policy.DEFAULT_REF_PATTERN
     rng = random.Random(7)

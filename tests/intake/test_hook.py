@@ -16,7 +16,7 @@ import pytest
 from conveyor.git.plumbing import ZERO_OID
 from conveyor.intake import hook
 from conveyor.intake import install as hook_install
-from conveyor.records import db
+from tests.support import records
 
 from .conftest import PROMOTER, Monorepo, git
 
@@ -67,8 +67,8 @@ def test_each_push_is_recorded_for_build_avoidance(central: Monorepo) -> None:
     central.commit({"docs.md": "docs only\n"})
     central.push("main")
     central.wait_idle()
-    rows = db.connect().execute("SELECT ref, services_total, services_built FROM pushes "
-                                "ORDER BY id").fetchall()
+    rows = records.rows("SELECT ref, services_total, services_built FROM pushes "
+                        "ORDER BY id")
     recorded = [tuple(r) for r in rows]
     assert recorded[:2] == [("refs/heads/main", 2, 2), ("refs/heads/main", 2, 1)]
     # the hook or, past its budget, the dispatcher records them: in either order
@@ -265,7 +265,7 @@ def test_policy_guard_is_read_from_conveyor_toml() -> None:
             self.text = text
 
         def read(self, path: str) -> bytes | None:
-            return self.text.encode() if path == "conveyor.toml" else None
+            return f"[project]\n{self.text}".encode() if path == "conveyor.toml" else None
 
     assert config.load_settings(Toml("[policy]\nguard = true\n")).policy.guard is True
     assert config.load_settings(Toml("[policy]\n")).policy.guard is False

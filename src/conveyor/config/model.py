@@ -43,6 +43,10 @@ class Source:
     def is_link_or_outside(self, path: str) -> bool:
         raise NotImplementedError
 
+    def exists(self, path: str) -> bool | None:
+        """Whether anything is at `path` (None: this source cannot tell)."""
+        return None
+
 
 class DirectorySource(Source):
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -55,6 +59,9 @@ class DirectorySource(Source):
     def names(self, directory: str) -> list[str]:
         folder = self.root / directory
         return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+    def exists(self, path: str) -> bool | None:
+        return (self.root / path.rstrip("/")).exists()
 
     def is_link_or_outside(self, path: str) -> bool:
         candidate = self.root / path.rstrip("/")
@@ -71,6 +78,10 @@ class CommitSource(Source):
 
     def read(self, path: str) -> bytes | None:
         return git.show_file(self.repo, self.rev, path)
+
+    def exists(self, path: str) -> bool | None:
+        spec = f"{self.rev}:{path.rstrip('/')}"
+        return git.run(self.repo, "cat-file", "-e", spec, check=False).ok
 
     def names(self, directory: str) -> list[str]:
         return sorted(name for _mode, _kind, name in git.list_tree(self.repo, self.rev, directory))
@@ -341,14 +352,28 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return names.get(kind, kind.__name__)
 
 
-def _parse(source: Source, path: str) -> _Table:
+def read_toml(source: Source, path: str) -> dict[str, Any]:
+    """The TOML of `path`, not yet checked against the schema."""
     raw = source.read(path)
     if raw is None:
         raise ConfigError(path, "", "not found")
     try:
-        return _Table(path, "", tomllib.loads(raw.decode("utf-8")))
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "", f"not valid TOML: {exc}") from None
+    if not data:
+        raise ConfigError(path, "", "is empty (an empty or truncated file?)")
+    return data
+
+
+def _parse(source: Source, path: str) -> _Table:
+    """The file, checked against the schema (config/schema.py): every key of every table."""
+    from conveyor.config import schema
+
+    data = read_toml(source, path)
+    for key, message in schema.problems(path, data)[:1]:
+        raise ConfigError(path, key, message)
+    return _Table(path, "", data)
 
 
 def _repo_path(table: _Table, name: str, value: str) -> str:
@@ -373,8 +398,17 @@ def load_settings(source: Source) -> Settings:
     if kind not in ("local", "jenkins", "command"):
         raise executor.fail("kind", f"{kind!r} is not one of local, jenkins, command")
 
+    if "project" not in t.data:
+        raise ConfigError(t.file, "project", "[project] is required (a truncated file?)")
     envs_table = t.table("environments")
     order = envs_table.strings("order", ("test", "staging", "production"))
+    for name in envs_table.data:
+        if name != "order" and name not in order:
+            from conveyor.config.schema import closest
+
+            hint = closest(name, list(order))
+            raise envs_table.fail(name, "is not in environments.order" + (
+                f"; did you mean `{hint}`?" if hint else f" ({', '.join(order)})"))
     environments = []
     for index, name in enumerate(order):
         if not ENV_NAME.match(name):

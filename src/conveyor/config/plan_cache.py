@@ -97,7 +97,7 @@ class Plan:
 
 # The code that makes a Plan, relative to the conveyor package (a test checks each exists).
 PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAMPED = ("config/model.py", "config/plan_cache.py", "config/keys.py")
+STAMPED = ("config/model.py", "config/schema.py", "config/plan_cache.py", "config/keys.py")
 
 
 def code_stamp() -> str:

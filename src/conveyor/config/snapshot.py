@@ -27,6 +27,9 @@ class Snapshot(model.Source):
     def is_link_or_outside(self, path: str) -> bool:
         return is_link(self.trees, self.rev, path)
 
+    def exists(self, path: str) -> bool | None:
+        return self.trees.oid(self.rev, path.rstrip("/")) is not None
+
 
 def load(repo: str | os.PathLike[str], rev: str) -> model.Config:
     """The configuration as committed at `rev`."""
