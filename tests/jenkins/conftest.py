@@ -1,4 +1,9 @@
-"""Fixtures for the Jenkins tests: a running fake Jenkins and settings pointing at it."""
+"""Fixtures for the Jenkins tests: a running fake Jenkins and settings pointing at it.
+
+The fake runs under a context path (/jenkins) with a configured root URL on another host
+(localhost) than the one Conveyor is given (127.0.0.1), a 5 s quiet period on a clock the
+tests move, and the repository's Jenkinsfile as what a build checks out.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,12 @@ from conveyor.jenkins.client import Client
 from tests.support.fake_jenkins import FakeJenkins, running
 
 REPO = Path(__file__).resolve().parents[2]
+REMOTE = "https://git.example.com/monorepo.git"
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeJenkins]:
-    yield from running()
+    yield from running(jenkinsfile=(REPO / "Jenkinsfile").read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -30,7 +36,8 @@ def conf(repo_config: config.Config, fake: FakeJenkins,
          monkeypatch: pytest.MonkeyPatch) -> config.Config:
     """The repository's configuration, with Jenkins at the fake and its credentials in env."""
     settings = repo_config.settings
-    jenkins = dataclasses.replace(settings.jenkins, url=fake.url.rstrip("/"))
+    jenkins = dataclasses.replace(settings.jenkins, url=fake.url.rstrip("/"),
+                                  repository_url=REMOTE)
     monkeypatch.setenv(settings.jenkins.user_env, fake.user)
     monkeypatch.setenv(settings.jenkins.token_env, fake.token)
     return dataclasses.replace(repo_config,

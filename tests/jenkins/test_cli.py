@@ -40,6 +40,8 @@ def monorepo(root: Path, fake: FakeJenkins, executor: str = "jenkins") -> Path:
     toml = (REPO / "conveyor.toml").read_text()
     toml = toml.replace('url = "http://127.0.0.1:8080"', f'url = "{fake.url.rstrip("/")}"')
     toml = toml.replace('kind = "local"', f'kind = "{executor}"')
+    toml = toml.replace('repository_url = "file:///srv/git/monorepo.git"',
+                        'repository_url = "https://git.example.com/monorepo.git"')
     (root / "conveyor.toml").write_text(toml)
     shutil.copytree(REPO / "pipelines", root / "pipelines")
     for service in ("gateway", "password-strength"):
@@ -94,6 +96,7 @@ def test_dispatcher_delivers_to_jenkins_once(tmp_path: Path, fake: FakeJenkins,
     with Outbox(bare) as outbox:
         outbox.receive([RefUpdate(ZERO, head, b"refs/heads/main")])
     assert dispatch.run(bare, once=True) == 0
+    fake.advance(5)  # the quiet period
     with Outbox(bare) as outbox:
         rows = outbox.rows()
         assert {r.trigger.service for r in rows} == {"gateway", "password-strength"}
@@ -101,6 +104,8 @@ def test_dispatcher_delivers_to_jenkins_once(tmp_path: Path, fake: FakeJenkins,
     for service in ("gateway", "password-strength"):
         [build] = fake.builds(f"conveyor/{service}")
         assert build.parameters["REVISION"] == head
+    # the dispatcher left while the items were in their quiet period; status follows up
+    assert cli.main(["jenkins", "status", "--repo", str(root)]) == 0
     conn = db.connect()
     try:
         urls = {r["service"]: r["url"] for r in conn.execute(
@@ -178,6 +183,7 @@ def test_status_shows_each_services_jenkins_build_and_result(
     with Outbox(bare) as outbox:
         outbox.receive([RefUpdate(ZERO, head, b"refs/heads/main")])
     assert dispatch.run(bare, once=True) == 0
+    fake.advance(5)  # the quiet period
     fake.finish("conveyor/gateway", 1, "FAILURE")
     fake.finish("conveyor/password-strength", 1, "SUCCESS")
     capsys.readouterr()

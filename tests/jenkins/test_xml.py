@@ -25,14 +25,19 @@ def test_job_is_a_pipeline_from_scm_with_the_trigger_parameters(
         "properties/hudson.model.ParametersDefinitionProperty/parameterDefinitions/"
         "hudson.model.StringParameterDefinition")]
     assert names[:5] == ["SERVICE", "REVISION", "REF", "CONTENT_KEY", "TRIGGER_ID"]
+    assert "ASK_APPROVAL" in names and "PROMOTE_BRANCHES" not in names
+    # builds of one service may run side by side: an approval must not block the next push
     assert root.find("properties/org.jenkinsci.plugins.workflow.job.properties."
-                     "DisableConcurrentBuildsJobProperty") is not None
+                     "DisableConcurrentBuildsJobProperty") is None
+    assert root.findtext("properties/jenkins.model.BuildDiscarderProperty/strategy/"
+                         "numToKeep") == "50"
     assert "gateway" in (root.findtext("description") or "")
 
 
 def test_folder_and_views(repo_config: config.Config) -> None:
     folder = ET.fromstring(jobs.folder_xml(repo_config.settings).encode())
     assert folder.tag == "com.cloudbees.hudson.plugins.folder.Folder"
+    assert folder.find("folderViews") is None  # Jenkins makes its default holder
     views = jobs.views(repo_config)
     assert set(views) == {"all-services", "env-test", "env-staging", "env-production",
                           "service-gateway", "service-password-strength"}

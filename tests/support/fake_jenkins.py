@@ -462,6 +462,8 @@ class FakeJenkins:
         self.seen: list[Seen] = []
         self.faults: list[Fault] = []
         self.sessions: dict[str, str] = {}  # session id -> crumb
+        # SecurityRealm: the cookie is JSESSIONID.<hash of this instance>, one name per Jenkins
+        self.session_cookie = f"JSESSIONID.{secrets.token_hex(4)}"
         self.hang_seconds = 5.0
         self.lock = threading.RLock()
         self._queue_ids = itertools.count(100)
@@ -765,15 +767,16 @@ def _handler(fake: FakeJenkins) -> type[BaseHTTPRequestHandler]:
             """Password logins are sessions: POSTs need the crumb of the session's cookie."""
             if auth != "password":
                 return {}
-            match = re.search(r"JSESSIONID\.[0-9a-f]{8}=([\w-]+)", self.headers.get("Cookie", ""))
+            match = re.search(rf"{re.escape(fake.session_cookie)}=([\w-]+)",
+                              self.headers.get("Cookie", ""))
             session = match.group(1) if match else None
             headers = {}
             if session is None or session not in fake.sessions:
                 session = secrets.token_hex(8)
                 with fake.lock:
                     fake.sessions[session] = secrets.token_hex(16)
-                cookie = f"JSESSIONID.{secrets.token_hex(4)}"  # SecurityRealm: random suffix
-                headers["Set-Cookie"] = f"{cookie}={session}; Path={fake.context or '/'}; HttpOnly"
+                headers["Set-Cookie"] = (f"{fake.session_cookie}={session}; "
+                                         f"Path={fake.context or '/'}; HttpOnly")
             if path.rstrip("/").endswith("crumbIssuer/api/json"):
                 raise _Reply(200, json.dumps({
                     "_class": "hudson.security.csrf.DefaultCrumbIssuer",

@@ -1,11 +1,15 @@
-"""Jenkins builds as Conveyor sees them: the `runs` rows, and the last build of a service.
+"""Jenkins builds as Conveyor sees them: the `runs` and `stage_runs` rows, the last build.
 
-A Jenkins run is recorded under run id `jenkins-<queue item id>` with the build's URL once
-known; its status follows the build (queued, running, passed, failed).
+A Jenkins run has one id from the trigger on: `run_id(trigger_id)`. The executor records it
+(with the queue item, then the build URL) and every `conveyor stage` call in the Jenkinsfile
+records its stage under it, so `conveyor status` and the dashboard show a Jenkins run's
+stages and link to its build, as for local runs. Its status follows the build (queued,
+running, passed, failed).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,13 +17,14 @@ from conveyor.config.model import Config, Settings
 from conveyor.errors import ConveyorError
 from conveyor.executors import Trigger
 from conveyor.jenkins.client import Client, NotFound, job_path
-from conveyor.records import db
+from conveyor.records import runs
 
 BUILD_TREE = "number,url,result,building,queueId,actions[parameters[name,value]]"
 
 
-def run_id(queue_id: int) -> str:
-    return f"jenkins-{queue_id}"
+def run_id(trigger_id: str) -> str:
+    """The run of a trigger on Jenkins: the same trigger always names the same run."""
+    return "jenkins-" + re.sub(r"[^A-Za-z0-9_.-]", "_", trigger_id)[:48]
 
 
 def parameters_of(entry: dict[str, Any]) -> dict[str, str]:
@@ -35,39 +40,34 @@ def parameters_of(entry: dict[str, Any]) -> dict[str, str]:
 def status_of(build: dict[str, Any] | None) -> str:
     if not build:
         return "queued"
-    if build.get("building") or build.get("result") is None:
+    if build.get("result") is None:  # set only when the build is over (Run.getResult)
         return "running"
     return "passed" if build.get("result") == "SUCCESS" else "failed"
 
 
-def record(trigger: Trigger, queue_id: int, url: str | None, status: str) -> None:
+def record(trigger: Trigger, url: str | None, status: str) -> None:
     """Insert or update the run of `trigger` (executor jenkins) with its URL and status."""
-    conn = db.connect()
-    try:
-        with conn:
-            conn.execute(
-                "INSERT INTO runs (run_id, service, revision, ref, content_key, trigger_id,"
-                " executor, url, status, started_at) VALUES (?, ?, ?, ?, ?, ?, 'jenkins', ?, ?, ?)"
-                " ON CONFLICT(run_id) DO UPDATE SET url = COALESCE(excluded.url, runs.url),"
-                " status = excluded.status",
-                (run_id(queue_id), trigger.service, trigger.revision, trigger.ref_text,
-                 trigger.content_key, trigger.trigger_id, url, status, db.now()))
-    finally:
-        conn.close()
+    runs.record_jenkins(run_id(trigger.trigger_id), service=trigger.service,
+                        revision=trigger.revision, ref=trigger.ref_text,
+                        content_key=trigger.content_key, trigger_id=trigger.trigger_id, url=url,
+                        value=status)
+
+
+def record_stage(*, trigger_id: str, service: str, revision: str, ref: str, stage: str,
+                 passed: bool, started: float, build_url: str | None,
+                 digest: str | None = None) -> str:
+    """A stage run by the Jenkinsfile, under the trigger's run (created if this machine has
+    not seen the trigger); returns the run id."""
+    run = run_id(trigger_id)
+    runs.record_jenkins_stage(run, trigger_id=trigger_id, service=service, revision=revision,
+                              ref=ref, stage=stage, passed=passed, started=started,
+                              build_url=build_url, digest=digest)
+    return run
 
 
 def update(trigger_id: str, url: str, status: str) -> None:
     """Follow-up of a known run: set its build URL and status (finished_at when done)."""
-    conn = db.connect()
-    try:
-        with conn:
-            conn.execute(
-                "UPDATE runs SET url = ?, status = ?, finished_at = CASE WHEN ? IN "
-                "('passed', 'failed') THEN COALESCE(finished_at, ?) ELSE NULL END "
-                "WHERE executor = 'jenkins' AND trigger_id = ?",
-                (url, status, status, db.now(), trigger_id))
-    finally:
-        conn.close()
+    runs.update_jenkins(trigger_id, url, status)
 
 
 def last_build(settings: Settings, service: str, *,

@@ -136,6 +136,18 @@ class _Jenkins(jenkins.Jenkins):
         if self.crumb_wanted:
             super().maybe_add_crumb(req)
 
+    def _request(self, req: requests.Request, stream: bool | None = None) -> requests.Response:
+        """As python-jenkins, but a POST never follows a redirect: Jenkins answers a coalesced
+        trigger with 303 to the queued item (ParametersDefinitionProperty.buildWithParameters),
+        and requests would turn a redirected POST into a GET that "succeeds"."""
+        prepared = self._session.prepare_request(req)
+        settings = self._session.merge_environment_settings(
+            prepared.url, {}, stream, self._session.verify, None)
+        settings["timeout"] = self.timeout
+        settings["allow_redirects"] = req.method == "GET"
+        response: requests.Response = self._session.send(prepared, **settings)
+        return response
+
     def _response_handler(self, response: requests.Response) -> requests.Response:
         if response.status_code >= 400:
             kind = HTTPNotFound if response.status_code == 404 else HTTPStatusError
@@ -198,40 +210,56 @@ class Client:
             raise Retryable(f"{what}: Jenkins answered something that is not JSON") from None
 
     def post(self, path: str, what: str, data: Any = None,
-             headers: Mapping[str, str] | None = None) -> requests.Response:
+             headers: Mapping[str, str] | None = None,
+             redirects: tuple[int, ...] = ()) -> requests.Response:
+        """POST without following redirects; a redirect not in `redirects` is a Refusal
+        (e.g. http:// answered with a move to https://: fix jenkins.url)."""
         url = self.url + path
         response: requests.Response = self.call(
             what, lambda: self.server.jenkins_request(
                 requests.Request("POST", url, data=data, headers=dict(headers or {}))),
             changes_state=True)
+        if 300 <= response.status_code < 400 and response.status_code not in redirects:
+            location = _scrub(response.headers.get("Location", "?"))
+            raise Refusal(f"{what}: Jenkins redirected the request ({response.status_code}) to "
+                          f"{location}; check jenkins.url")
         return response
 
     # ---------------------------------------------------------------- items
 
     def config(self, kind: str, name: str) -> str | None:
         """config.xml of a job/folder (kind "job") or view (kind "view"); None when missing."""
-        fetch = self.server.get_job_config if kind == "job" else self.server.get_view_config
         try:
-            text: str = self.call(f"read {kind} {name}", lambda: fetch(name))
+            text: str = self.call(f"read {kind} {name}", lambda: self.server.jenkins_open(
+                requests.Request("GET", self.url + item_path(kind, name) + "config.xml")))
         except NotFound:
             return None
         return text
 
     def create(self, kind: str, name: str, xml: str) -> None:
-        folder, short = self.server._get_job_folder(name)
+        folder, _, short = name.rpartition("/")
         endpoint = "createItem" if kind == "job" else "createView"
         query = urllib.parse.urlencode({"name": short})
-        self.post(f"{folder}{endpoint}?{query}", f"create {kind} {name}", xml.encode("utf-8"),
-                  jenkins.DEFAULT_HEADERS)
+        self.post(f"{job_path(folder) if folder else ''}{endpoint}?{query}",
+                  f"create {kind} {name}", xml.encode("utf-8"), jenkins.DEFAULT_HEADERS)
 
     def update(self, kind: str, name: str, xml: str) -> None:
-        fn = self.server.reconfig_job if kind == "job" else self.server.reconfig_view
-        self.call(f"update {kind} {name}", lambda: fn(name, xml), changes_state=True)
+        """POST config.xml: Jenkins replaces the whole item with it (updateByXml)."""
+        self.post(item_path(kind, name) + "config.xml", f"update {kind} {name}",
+                  xml.encode("utf-8"), jenkins.DEFAULT_HEADERS)
 
     def delete(self, kind: str, name: str) -> None:
-        folder, short = self.server._get_job_folder(name)
-        quoted = urllib.parse.quote(short, safe="")
-        self.post(f"{folder}{kind}/{quoted}/doDelete", f"delete {kind} {name}")
+        self.post(item_path(kind, name) + "doDelete", f"delete {kind} {name}",
+                  redirects=(302, 303))  # Jenkins redirects to the parent when done
+
+
+def item_path(kind: str, name: str) -> str:
+    """URL path of a job/folder ('a/b' -> 'job/a/job/b/') or of a view in a folder
+    ('a/v' -> 'job/a/view/v/')."""
+    if kind == "job":
+        return job_path(name)
+    folder, _, view = name.rpartition("/")
+    return f"{job_path(folder) if folder else ''}view/{urllib.parse.quote(view, safe='')}/"
 
 
 def job_path(full_name: str) -> str:
