@@ -32,7 +32,7 @@ from conveyor.intake import install as hook_install
 from conveyor.intake import outbox as spool
 from conveyor.promotion import deploy, status
 from conveyor.promotion import promote as promotion
-from conveyor.records import db, ledger
+from conveyor.records import ledger, runs
 
 Progress = Callable[[str], None]
 PIPELINE_TIMEOUT = 2400.0
@@ -211,15 +211,12 @@ def _wait_for_pipeline(central: Path, revision: str, service: str, progress: Pro
     """Follow the local run of `service` at `revision` stage by stage; its digest when green."""
     deadline = time.monotonic() + PIPELINE_TIMEOUT
     shown: set[str] = set()
-    conn = db.connect()
     while time.monotonic() < deadline:
-        run = conn.execute("SELECT * FROM runs WHERE service = ? AND revision = ? ORDER BY"
-                           " started_at DESC LIMIT 1", (service, revision)).fetchone()
+        run = runs.latest(service, revision)
         if run is None:
             _check_not_parked(central, revision, service)
         else:
-            for stage in conn.execute("SELECT * FROM stage_runs WHERE run_id = ? ORDER BY"
-                                      " started_at", (run["run_id"],)).fetchall():
+            for stage in runs.stages(run["run_id"]):
                 if stage["stage"] not in shown:
                     shown.add(stage["stage"])
                     seconds = stage["finished_at"] - stage["started_at"]

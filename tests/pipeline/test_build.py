@@ -13,7 +13,7 @@ from conveyor.git import plumbing as git
 from conveyor.images import builder as images
 from conveyor.images import engine, registry_server
 from conveyor.images.registry import Client
-from conveyor.records import db
+from tests.support import records
 
 from .conftest import commit, write
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def builds() -> list[sqlite3.Row]:
-    return db.connect().execute("SELECT * FROM builds").fetchall()
+    return records.rows("SELECT * FROM builds")
 
 
 def test_same_content_twice_is_built_once_with_the_same_digest(monorepo: Path,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.pipeline import run as pipeline_run
-from conveyor.records import db
+from tests.support import records
 
 from .conftest import REAL_REPO, commit, git
 
@@ -45,7 +45,7 @@ def test_conveyor_run_on_the_real_service(service: str, real_clone: Path,
                             after=lambda config, **kw: calls.append(kw))
 
     assert code == 0, "\n".join(lines[-60:])
-    run = db.connect().execute("SELECT * FROM runs").fetchone()
+    run = records.rows("SELECT * FROM runs")[0]
     assert run["status"] == "passed"
     assert calls and calls[0]["digest"] == run["digest"]
     assert run["revision"] == git(real_clone, "rev-parse", "HEAD")

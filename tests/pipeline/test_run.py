@@ -18,7 +18,8 @@ from conveyor.executors.local import LocalExecutor
 from conveyor.pipeline import queue as run_queue
 from conveyor.pipeline import run as pipeline_run
 from conveyor.promotion import automatic
-from conveyor.records import db
+from conveyor.records import runs
+from tests.support import records
 
 from .conftest import commit, write
 
@@ -45,9 +46,9 @@ def test_run_passes_every_stage_from_the_committed_revision(
     code = cli.main(["run", "names", "--repo", str(monorepo)])
 
     assert code == 0, capsys.readouterr().out[-3000:]
-    run = db.connect().execute("SELECT * FROM runs").fetchone()
+    run = records.rows("SELECT * FROM runs")[0]
     assert run["status"] == "passed" and run["digest"].startswith("sha256:")
-    stages = db.connect().execute("SELECT * FROM stage_runs ORDER BY started_at").fetchall()
+    stages = records.rows("SELECT * FROM stage_runs ORDER BY started_at")
     assert [s["stage"] for s in stages] == ["build", "unit", "integration", "performance"]
     assert all(Path(s["log_path"]).read_text() for s in stages)
     assert promotions == [{"service": "names", "digest": run["digest"],
@@ -66,9 +67,9 @@ def test_the_exit_code_names_the_first_failing_stage(
     code = pipeline_run.run(monorepo, "names", out=lambda _: None)
 
     assert code == pipeline_run.EXIT_CODES["integration"]
-    stages = {s["stage"]: s["status"] for s in db.connect().execute("SELECT * FROM stage_runs")}
+    stages = {s["stage"]: s["status"] for s in records.rows("SELECT * FROM stage_runs")}
     assert stages == {"build": "passed", "unit": "passed", "integration": "failed"}
-    assert db.connect().execute("SELECT status FROM runs").fetchone()["status"] == "failed"
+    assert records.rows("SELECT status FROM runs")[0]["status"] == "failed"
     assert promotions == []
 
 
@@ -81,7 +82,7 @@ def test_submitting_the_same_trigger_twice_gives_one_run(monorepo: Path) -> None
     second = executor.submit(trigger)
 
     assert first == second and first.run_id == pipeline_run.run_id_for("t" * 40)
-    assert db.connect().execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+    assert records.rows("SELECT count(*) FROM runs")[0][0] == 1
     log = Path(first.url or "") / "run.log"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and "no commit" not in (
@@ -106,6 +107,6 @@ def test_runs_on_one_machine_take_turns(monorepo: Path) -> None:
         thread.start()
         time.sleep(1.5)
         assert order == ["second waits"]  # the older run goes first
-        pipeline_run._set_status("first", "passed", finished=True)
+        runs.set_status("first", "passed", finished=True)
     thread.join(10)
     assert order == ["second waits", "second runs"]

@@ -6,10 +6,11 @@ evidence for several builds, pushes, promotions, and a drift in staging for gate
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 ENVIRONMENTS = ("test", "staging", "production")
@@ -70,10 +71,18 @@ def add_promotion(conn: sqlite3.Connection, service: str, env: str, image: str, 
     )
 
 
+@contextlib.contextmanager
+def batch(conn: sqlite3.Connection) -> Iterator[None]:
+    """One transaction that leaves `conn` open (a records connection's `with` also closes)."""
+    conn.execute("BEGIN")
+    yield
+    conn.execute("COMMIT")
+
+
 def fill(conn: sqlite3.Connection, t0: float = T0) -> None:
     """Three builds per service; build 3 of gateway is in test, build 2 in staging (but build 1
     still running there: drift), build 1 in production; password-strength is everywhere."""
-    with conn:
+    with batch(conn):
         for n in range(1, 4):
             rev = revision(f"r{n}")
             pushed = t0 + 1000 * n

@@ -1,19 +1,11 @@
 """One received ref update → its detection stored in the outbox and one row in the records DB.
 
 Shared by post-receive (within its budget) and the dispatcher (everything the hook left), so
-it imports only what detection itself needs: conveyor.db (pathlib) is imported only when the
-records database does not exist yet.
+it imports only what detection itself needs; the push row is written by conveyor.records.pushes,
+imported lazily (it is light, and loads records.db only when the database does not exist yet).
 """
 
 from __future__ import annotations
-
-import os
-import time
-
-try:  # the C module: the sqlite3 package adds datetime adapters this module never uses, and
-    import _sqlite3 as sqlite3  # imports datetime and collections: milliseconds per push
-except ImportError:  # pragma: no cover - a Python without it
-    import sqlite3  # type: ignore[no-redef]
 
 from conveyor.errors import ConveyorError, Retryable
 from conveyor.intake.ref_updates import is_zero
@@ -29,10 +21,13 @@ if TYPE_CHECKING:
 
 
 def detect(outbox: Outbox, detector: Detector, item: Received, warn: Warn,
-           timeout: float = 30.0, store: Callable[[], bool] | None = None) -> Detection | None:
+           timeout: float = 30.0, store: Callable[[], bool] | None = None,
+           failed: Warn | None = None) -> Detection | None:
     """Detect one received ref update and store its triggers; None if it could not be done
     (postponed when transient: it stays `received` for the dispatcher). `store`, asked
-    before anything is written: False leaves the update as it is (None)."""
+    before anything is written: False leaves the update as it is (None). `failed` hears
+    why an update will never build (a broken configuration: file, key and error), once it
+    is recorded as failed (`conveyor triggers` lists it)."""
     try:
         detection: Detection | None = detector.detect(item.update, item.options)
     except Retryable as exc:
@@ -40,23 +35,15 @@ def detect(outbox: Outbox, detector: Detector, item: Received, warn: Warn,
         detection = None
     except ConveyorError as exc:
         if store is None or store():
-            outbox.fail_detection(item.id, f"detection failed: {exc}")
+            outbox.fail_detection(item.id, f"not built: {exc}")
+            if failed is not None:
+                failed(f"{item.update.ref_text} not built: {exc}")
         return None
     if detection is None or (store is not None and not store()):
         return None
     if outbox.store(item.id, detection):  # else the hook and the dispatcher raced: one records
         record_push(detection, warn, timeout)
     return detection
-
-
-def records_path() -> str:
-    """Where conveyor.db is (db.path() without pathlib; state.home()'s rules)."""
-    home = os.environ.get("CONVEYOR_HOME")
-    if not home:
-        xdg = os.environ.get("XDG_STATE_HOME") or os.path.join(
-            os.path.expanduser("~"), ".local", "state")
-        home = os.path.join(xdg, "conveyor")
-    return os.path.join(home, "conveyor.db")
 
 
 def record_push(detection: Detection, warn: Warn, timeout: float = 30.0) -> None:
@@ -67,30 +54,10 @@ def record_push(detection: Detection, warn: Warn, timeout: float = 30.0) -> None
     update = detection.update
     if is_zero(update.new) or detection.note == PROMOTION_RECORD:
         return  # a deletion or a promotion's own commit is not a push of code
-    built = len(detection.affected)
-    row = (update.ref_text, update.new, detection.services_total, built, time.time())
-    insert = ("INSERT INTO pushes (ref, new, services_total, services_built, pushed_at) "
-              "VALUES (?, ?, ?, ?, ?)")
     try:
-        file = records_path()
-        if os.path.exists(file):
-            conn = sqlite3.connect(file, timeout=timeout, isolation_level=None)
-            try:
-                conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-                conn.execute("PRAGMA synchronous=FULL")
-                conn.execute(insert, row)
-                return
-            except sqlite3.OperationalError as exc:
-                if "no such table" not in str(exc):
-                    raise
-            finally:
-                conn.close()
-        from conveyor.records import db  # first use: created with its schema
+        from conveyor.records import pushes  # os, time and _sqlite3 only: light enough here
 
-        conn = db.connect()
-        try:
-            conn.execute(insert, row)
-        finally:
-            conn.close()
+        pushes.record(update.ref_text, update.new, detection.services_total,
+                      len(detection.affected), timeout)
     except Exception as exc:  # metrics must never stop a trigger
         warn(f"could not record the push: {exc}")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 from conveyor import state
 from conveyor.config.model import Config
-from conveyor.records import db
+from conveyor.records import runs
 
 POLL_SECONDS = 0.5
 START_GRACE_SECONDS = 120.0  # a run queued by the executor has this long to start its process
@@ -64,11 +64,8 @@ def whose_turn(config: Config, queued: list[tuple[str, str, float]]) -> str | No
 
 
 def _queued(config: Config) -> list[tuple[str, str, float]]:
-    rows = db.connect().execute(
-        "SELECT run_id, service, started_at FROM runs WHERE status = 'queued' AND executor ="
-        " 'local' ORDER BY started_at, rowid").fetchall()
-    return [(r["run_id"], r["service"], r["started_at"]) for r in rows
-            if is_alive(r["run_id"], r["started_at"])]
+    return [(run_id, service, queued_at) for run_id, service, queued_at in runs.queued_local()
+            if is_alive(run_id, queued_at)]
 
 
 @contextlib.contextmanager

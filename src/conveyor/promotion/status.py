@@ -15,7 +15,7 @@ from typing import Any
 from conveyor.config.model import Config
 from conveyor.git import central as central_repo
 from conveyor.promotion import deploy, overlays
-from conveyor.records import db, evidence, ledger
+from conveyor.records import evidence, ledger, runs
 from conveyor.util.locks import named_lock
 
 
@@ -47,13 +47,10 @@ def collect(config: Config, central: str) -> dict[str, Any]:
 
 
 def last_pipeline(service: str) -> dict[str, Any] | None:
-    conn = db.connect()
-    run = conn.execute("SELECT * FROM runs WHERE service = ? ORDER BY started_at DESC LIMIT 1",
-                       (service,)).fetchone()
+    run = runs.latest(service)
     if run is None:
         return None
-    stages = conn.execute("SELECT stage, status, started_at, finished_at FROM stage_runs"
-                          " WHERE run_id = ? ORDER BY started_at", (run["run_id"],)).fetchall()
+    stages = runs.stages(run["run_id"])
     return {
         "run_id": run["run_id"], "status": run["status"], "executor": run["executor"],
         "url": run["url"], "revision": run["revision"], "started_at": run["started_at"],

@@ -52,13 +52,12 @@ class Evidence:
         }
 
 
-def record(item: Evidence, conn: sqlite3.Connection | None = None) -> Evidence:
+def record(item: Evidence) -> Evidence:
     check_digest(item.digest)
     if item.result not in ("passed", "failed"):
         raise ValueError(f"result must be passed or failed, not {item.result!r}")
-    connection = conn or db.connect()
     stamped = Evidence(**{**item.__dict__, "recorded_at": item.recorded_at or db.now()})
-    with connection:
+    with db.connect() as connection:
         connection.execute(
             "INSERT INTO evidence (service, digest, stage, result, figures, reports, revision,"
             " run_id, executor_url, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -69,13 +68,27 @@ def record(item: Evidence, conn: sqlite3.Connection | None = None) -> Evidence:
     return stamped
 
 
-def for_digest(digest: str, conn: sqlite3.Connection | None = None) -> list[Evidence]:
+def for_digest(digest: str) -> list[Evidence]:
     """Every record for a digest, oldest first."""
-    connection = conn or db.connect()
-    rows = connection.execute(
-        "SELECT * FROM evidence WHERE digest = ? ORDER BY id", (check_digest(digest),)
-    ).fetchall()
+    with db.connect() as conn:
+        rows = rows_for_digest(conn, check_digest(digest))
     return [_from_row(row) for row in rows]
+
+
+def rows_for_digest(conn: sqlite3.Connection, digest: str) -> list[sqlite3.Row]:
+    """The raw rows of a digest (figures and reports as stored JSON), oldest first."""
+    return conn.execute("SELECT * FROM evidence WHERE digest = ? ORDER BY id",
+                        (digest,)).fetchall()
+
+
+def latest_of_stage(conn: sqlite3.Connection, stage: str, limit: int) -> list[sqlite3.Row]:
+    """Per service, the newest `limit` records of a stage; oldest first within a service."""
+    return conn.execute(
+        "SELECT service, digest, result, figures, revision, recorded_at FROM ("
+        "  SELECT *, ROW_NUMBER() OVER (PARTITION BY service ORDER BY recorded_at DESC, id DESC)"
+        "  AS n FROM evidence WHERE stage = ?)"
+        " WHERE n <= ? ORDER BY service, recorded_at, id", (stage, limit)
+    ).fetchall()
 
 
 def latest_by_stage(items: Iterable[Evidence]) -> dict[str, Evidence]:
@@ -86,8 +99,8 @@ def latest_by_stage(items: Iterable[Evidence]) -> dict[str, Evidence]:
     return latest
 
 
-def passed_stages(digest: str, conn: sqlite3.Connection | None = None) -> set[str]:
-    return {s for s, e in latest_by_stage(for_digest(digest, conn)).items() if e.passed}
+def passed_stages(digest: str) -> set[str]:
+    return {s for s, e in latest_by_stage(for_digest(digest)).items() if e.passed}
 
 
 def _from_row(row: sqlite3.Row) -> Evidence:

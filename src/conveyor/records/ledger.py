@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from conveyor.records import db
 
@@ -41,8 +42,7 @@ def _row(row: sqlite3.Row) -> Promotion:
 def start(*, service: str, environment: str, digest: str, previous: str | None,
           revision: str | None, actor: str, approver: str | None = None,
           reason: str | None = None, rollback: bool = False) -> int:
-    conn = db.connect()
-    with conn:
+    with db.connect() as conn:
         cursor = conn.execute(
             "INSERT INTO promotions (service, environment, digest, previous_digest, revision,"
             " phase, rollback, actor, approver, reason, started_at)"
@@ -56,8 +56,7 @@ def advance(record_id: int, phase: str, *, commit_id: str | None = None) -> None
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
     final = phase not in UNFINISHED
-    conn = db.connect()
-    with conn:
+    with db.connect() as conn:
         conn.execute(
             "UPDATE promotions SET phase = ?, commit_id = COALESCE(?, commit_id),"
             " finished_at = CASE WHEN ? THEN ? ELSE finished_at END WHERE id = ?",
@@ -66,13 +65,13 @@ def advance(record_id: int, phase: str, *, commit_id: str | None = None) -> None
 
 def history(service: str, environment: str | None = None) -> list[Promotion]:
     """Records of a service (optionally one environment), newest first."""
-    conn = db.connect()
-    if environment:
-        rows = conn.execute("SELECT * FROM promotions WHERE service = ? AND environment = ?"
-                            " ORDER BY id DESC", (service, environment)).fetchall()
-    else:
-        rows = conn.execute("SELECT * FROM promotions WHERE service = ? ORDER BY id DESC",
-                            (service,)).fetchall()
+    with db.connect() as conn:
+        if environment:
+            rows = conn.execute("SELECT * FROM promotions WHERE service = ? AND environment = ?"
+                                " ORDER BY id DESC", (service, environment)).fetchall()
+        else:
+            rows = conn.execute("SELECT * FROM promotions WHERE service = ? ORDER BY id DESC",
+                                (service,)).fetchall()
     return [_row(r) for r in rows]
 
 
@@ -85,17 +84,19 @@ def unfinished(service: str, environment: str) -> Promotion | None:
 
 
 def is_verified(service: str, environment: str, digest: str) -> bool:
-    row = db.connect().execute(
-        "SELECT 1 FROM promotions WHERE service = ? AND environment = ? AND digest = ?"
-        " AND phase = 'verified' LIMIT 1", (service, environment, digest)).fetchone()
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT 1 FROM promotions WHERE service = ? AND environment = ? AND digest = ?"
+            " AND phase = 'verified' LIMIT 1", (service, environment, digest)).fetchone()
     return row is not None
 
 
 def last_verified(service: str, environment: str, digest: str) -> Promotion | None:
-    row = db.connect().execute(
-        "SELECT * FROM promotions WHERE service = ? AND environment = ? AND digest = ?"
-        " AND phase = 'verified' ORDER BY id DESC LIMIT 1",
-        (service, environment, digest)).fetchone()
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT * FROM promotions WHERE service = ? AND environment = ? AND digest = ?"
+            " AND phase = 'verified' ORDER BY id DESC LIMIT 1",
+            (service, environment, digest)).fetchone()
     return _row(row) if row else None
 
 
@@ -108,22 +109,27 @@ def previous_good(service: str, environment: str, current: str | None) -> str | 
 
 
 def freeze(service: str, environment: str, *, reason: str, actor: str) -> None:
-    conn = db.connect()
-    with conn:
+    with db.connect() as conn:
         conn.execute("INSERT OR REPLACE INTO freezes (service, environment, reason, actor,"
                      " frozen_at) VALUES (?,?,?,?,?)",
                      (service, environment, reason, actor, db.now()))
 
 
 def unfreeze(service: str, environment: str) -> bool:
-    conn = db.connect()
-    with conn:
+    with db.connect() as conn:
         cursor = conn.execute("DELETE FROM freezes WHERE service = ? AND environment = ?",
                               (service, environment))
     return cursor.rowcount > 0
 
 
 def is_frozen(service: str, environment: str) -> bool:
-    row = db.connect().execute("SELECT 1 FROM freezes WHERE service = ? AND environment = ?",
-                               (service, environment)).fetchone()
+    with db.connect() as conn:
+        row = conn.execute("SELECT 1 FROM freezes WHERE service = ? AND environment = ?",
+                           (service, environment)).fetchone()
     return row is not None
+
+
+def for_digest(conn: sqlite3.Connection, digest: str) -> list[dict[str, Any]]:
+    """Every promotion record of a digest, oldest first, as dicts."""
+    return [dict(r) for r in conn.execute(
+        "SELECT * FROM promotions WHERE digest = ? ORDER BY id", (digest,))]

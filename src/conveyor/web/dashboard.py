@@ -23,7 +23,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from conveyor.errors import ConveyorError, Refusal
-from conveyor.records import metrics
+from conveyor.records import builds, evidence, ledger, metrics, runs
 from conveyor.records.evidence import DIGEST
 from conveyor.util import charts
 from conveyor.util.redact import redact
@@ -112,16 +112,9 @@ def _production(status: dict[str, Any]) -> str:
 
 def recent_pipelines(conn: sqlite3.Connection, limit: int = RECENT_RUNS) -> list[dict[str, Any]]:
     """The latest runs of every service, newest first, each with its stages in order."""
-    runs = conn.execute(
-        "SELECT run_id, service, revision, ref, executor, url, status, digest, started_at,"
-        " finished_at FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
-    ).fetchall()
     result = []
-    for run in runs:
-        stages = conn.execute(
-            "SELECT stage, status, started_at, finished_at, log_path FROM stage_runs"
-            " WHERE run_id = ? ORDER BY started_at, rowid", (run["run_id"],)
-        ).fetchall()
+    for run in runs.recent(conn, limit):
+        stages = runs.stages(run["run_id"], conn)
         item = dict(run)
         item["duration_s"] = (run["finished_at"] - run["started_at"]
                               if run["finished_at"] is not None else None)
@@ -135,12 +128,7 @@ def recent_pipelines(conn: sqlite3.Connection, limit: int = RECENT_RUNS) -> list
 def performance_trends(conn: sqlite3.Connection,
                        limit: int = TREND_POINTS) -> dict[str, list[dict[str, Any]]]:
     """Per service, the latest performance measurements (oldest first), one per evidence row."""
-    rows = conn.execute(
-        "SELECT service, digest, result, figures, revision, recorded_at FROM ("
-        "  SELECT *, ROW_NUMBER() OVER (PARTITION BY service ORDER BY recorded_at DESC, id DESC)"
-        "  AS n FROM evidence WHERE stage = ?)"
-        " WHERE n <= ? ORDER BY service, recorded_at, id", (PERF_STAGE, limit)
-    ).fetchall()
+    rows = evidence.latest_of_stage(conn, PERF_STAGE, limit)
     trends: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         figures = _figures(row["figures"])
@@ -162,19 +150,16 @@ def _figures(raw: str | None) -> dict[str, Any]:
 
 def digest_records(conn: sqlite3.Connection, digest: str) -> dict[str, Any]:
     """The evidence, builds, runs and promotions of one digest, oldest first."""
-    evidence = [
+    proofs = [
         {**dict(row), "figures": _figures(row["figures"]), "reports": _reports(row["reports"])}
-        for row in conn.execute("SELECT * FROM evidence WHERE digest = ? ORDER BY id", (digest,))
+        for row in evidence.rows_for_digest(conn, digest)
     ]
-    builds = [dict(r) for r in conn.execute(
-        "SELECT * FROM builds WHERE digest = ? ORDER BY recorded_at", (digest,))]
-    promotions = [dict(r) for r in conn.execute(
-        "SELECT * FROM promotions WHERE digest = ? ORDER BY id", (digest,))]
-    runs = [dict(r) for r in conn.execute(
-        "SELECT * FROM runs WHERE digest = ? ORDER BY started_at", (digest,))]
-    services = sorted({r["service"] for r in (*evidence, *builds, *promotions, *runs)})
-    return {"digest": digest, "services": services, "evidence": evidence, "builds": builds,
-            "promotions": promotions, "runs": runs}
+    built = builds.for_digest(conn, digest)
+    promotions = ledger.for_digest(conn, digest)
+    ran = runs.for_digest(conn, digest)
+    services = sorted({r["service"] for r in (*proofs, *built, *promotions, *ran)})
+    return {"digest": digest, "services": services, "evidence": proofs, "builds": built,
+            "promotions": promotions, "runs": ran}
 
 
 def _reports(raw: str | None) -> list[str]:
