@@ -10,7 +10,8 @@ from conveyor import cli
 from conveyor.images import base as base_image
 from conveyor.images import containers, engine
 from conveyor.promotion import automatic
-from conveyor.records import db, ledger
+from conveyor.records import ledger
+from tests.support import records
 
 from .conftest import SERVICE, Images, Monorepo, build_and_push, git, give_evidence
 
@@ -24,7 +25,7 @@ def snapshot(monorepo: Monorepo) -> tuple[object, ...]:
     overlays = git(monorepo.central, "ls-tree", "-r", "main", "--", "k8s/overlays")
     running = sorted((c.name, c.id) for c in engine.client().containers.list(
         all=True, filters={"label": f"conveyor.service={SERVICE}"}))
-    rows = [tuple(r) for r in db.connect().execute("SELECT * FROM promotions").fetchall()]
+    rows = [tuple(r) for r in records.rows("SELECT * FROM promotions")]
     return (git(monorepo.central, "for-each-ref"), overlays, git(monorepo.root, "status", "-z"),
             git(monorepo.root, "rev-parse", "HEAD"), rows, running)
 

@@ -31,7 +31,7 @@ from conveyor.images import base as base_image
 from conveyor.images import context as build_context
 from conveyor.images import engine, registry_server
 from conveyor.images.registry import Client
-from conveyor.records import db
+from conveyor.records import builds
 from conveyor.util import locks
 
 Progress = Callable[[str], None]
@@ -70,8 +70,7 @@ def content_key(repo: str | os.PathLike[str], revision: str, config: Config, ser
 
 
 def recorded(service: str, key: str) -> Image | None:
-    row = db.connect().execute("SELECT * FROM builds WHERE service = ? AND content_key = ?",
-                               (service, key)).fetchone()
+    row = builds.recorded(service, key)
     if row is None:
         return None
     return Image(service, key, row["digest"], row["repository"], row["revision"])
@@ -79,9 +78,7 @@ def recorded(service: str, key: str) -> Image | None:
 
 def revision_of(digest: str) -> str | None:
     """The commit an image was built from, as this machine's build records say."""
-    row = db.connect().execute("SELECT revision FROM builds WHERE digest = ? AND revision != ''"
-                               " LIMIT 1", (digest,)).fetchone()
-    return str(row["revision"]) if row else None
+    return builds.revision_of(digest)
 
 
 def find(config: Config, service: str, key: str) -> Image | None:
@@ -306,10 +303,5 @@ def _read_file(image: str, path: str) -> bytes:
 
 def _record(image: Image) -> None:
     """The first build of a content key is the record; a rebuild never overwrites it."""
-    connection = db.connect()
-    with connection:
-        connection.execute(
-            "INSERT OR IGNORE INTO builds (service, content_key, digest, repository, revision,"
-            " recorded_at) VALUES (?,?,?,?,?,?)",
-            (image.service, image.content_key, image.digest, image.repository, image.revision,
-             db.now()))
+    builds.record(service=image.service, content_key=image.content_key, digest=image.digest,
+                  repository=image.repository, revision=image.revision)

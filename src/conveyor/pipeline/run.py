@@ -24,7 +24,7 @@ from conveyor.git import workspace
 from conveyor.pipeline import queue as run_queue
 from conveyor.pipeline import runner as stage_runner
 from conveyor.pipeline.context import StageContext
-from conveyor.records import db
+from conveyor.records import db, runs
 from conveyor.util.redact import redact
 
 log = logging.getLogger(__name__)
@@ -47,21 +47,13 @@ def run_folder(run_id: str) -> Path:
 def queue(run_id: str, service: str, revision: str, *, ref: str = "", content_key: str = "",
           trigger_id: str = "") -> bool:
     """Record a queued run; False when that run id is already recorded (idempotent)."""
-    connection = db.connect()
-    with connection:
-        cursor = connection.execute(
-            "INSERT OR IGNORE INTO runs (run_id, service, revision, ref, content_key, trigger_id,"
-            " executor, url, status, started_at) VALUES (?,?,?,?,?,?,'local',?,'queued',?)",
-            (run_id, service, revision, ref, content_key, trigger_id, str(run_folder(run_id)),
-             db.now()))
-    return cursor.rowcount == 1
+    return runs.queue_local(run_id, service, revision, url=str(run_folder(run_id)), ref=ref,
+                            content_key=content_key, trigger_id=trigger_id)
 
 
 def forget(run_id: str) -> None:
     """Drop a queued run that never started (its process could not be started)."""
-    connection = db.connect()
-    with connection:
-        connection.execute("DELETE FROM runs WHERE run_id = ? AND status = 'queued'", (run_id,))
+    runs.forget_queued(run_id)
 
 
 def run(repo: Path, service: str, revision: str | None = None, *, trigger_id: str | None = None,
@@ -77,22 +69,22 @@ def run(repo: Path, service: str, revision: str | None = None, *, trigger_id: st
     run_id = run_id_for(trigger_id) if trigger_id else (
         f"local-{service}-{commit[:12]}-{time.strftime('%Y%m%d%H%M%S')}")
     queue(run_id, service, commit, ref=ref, trigger_id=trigger_id or "")
-    row = db.connect().execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-    if row["status"] in ("passed", "failed"):
-        out(f"run {run_id} already finished: {row['status']}")
-        return 0 if row["status"] == "passed" else 1
+    recorded = runs.status(run_id)
+    if recorded in runs.FINISHED:
+        out(f"run {run_id} already finished: {recorded}")
+        return 0 if recorded == "passed" else 1
     folder = run_folder(run_id)
     # Automatic promotion happens inside the turn, so a dependent service's run finds its
     # dependencies already promoted when it looks for them.
     with run_queue.turn(config, run_id,
                         on_wait=lambda: out(f"{run_id}: queued behind another local run")):
-        _set_status(run_id, "running")
+        runs.set_status(run_id, "running")
         status = "failed"
         try:
             code, digest = _stages(repo, config, service, commit, ref, run_id, folder, out)
             status = "passed" if code == 0 else "failed"
         finally:
-            _set_status(run_id, status, finished=True)
+            runs.set_status(run_id, status, finished=True)
         if code:
             return code
         out(f"{service}: all stages passed for {digest} (run {run_id}, logs in {folder})")
@@ -121,7 +113,7 @@ def _stages(repo: Path, config: config_module.Config, service: str, commit: str,
                 except ConveyorError as exc:
                     passed, summary = False, f"{stage} could not run: {exc}"
                     progress(summary)
-            _record_stage(run_id, stage, passed, started, log_path, digest)
+            runs.record_stage(run_id, stage, passed, started, str(log_path), digest)
             if not passed:
                 out(f"{service}: FAILED at stage {stage} (exit {EXIT_CODES[stage]}): "
                     f"{summary}\n  log: {log_path}")
@@ -157,25 +149,3 @@ def _after(after: AfterPipeline | None, config: config_module.Config, service: s
 def _current_ref(repo: Path) -> str:
     result = git.run(repo, "symbolic-ref", "-q", "HEAD", check=False)
     return result.text().strip() if result.ok else ""
-
-
-def _set_status(run_id: str, status: str, *, finished: bool = False) -> None:
-    connection = db.connect()
-    with connection:
-        if finished:
-            connection.execute("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
-                               (status, db.now(), run_id))
-        else:
-            connection.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
-
-
-def _record_stage(run_id: str, stage: str, passed: bool, started: float, log_path: Path,
-                  digest: str | None) -> None:
-    connection = db.connect()
-    with connection:
-        connection.execute(
-            "INSERT OR REPLACE INTO stage_runs (run_id, stage, status, started_at, finished_at,"
-            " log_path) VALUES (?,?,?,?,?,?)",
-            (run_id, stage, "passed" if passed else "failed", started, db.now(), str(log_path)))
-        if digest:
-            connection.execute("UPDATE runs SET digest = ? WHERE run_id = ?", (digest, run_id))
