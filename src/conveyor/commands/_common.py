@@ -10,15 +10,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from conveyor import state
 from conveyor.config import model as config
-from conveyor.errors import UsageError
+from conveyor.errors import Refusal, UsageError
 
 CENTRAL_ENV = "CONVEYOR_CENTRAL"
 
@@ -98,6 +100,25 @@ def central_bare(args: argparse.Namespace) -> Path:
     return chosen
 
 
+def progress_printer(args: argparse.Namespace) -> Callable[[str], None]:
+    """Progress lines for people: on stdout, or on stderr when stdout carries --json."""
+    stream = sys.stderr if getattr(args, "json", False) else sys.stdout
+    return lambda line: print(line, file=stream, flush=True)
+
+
+def central_outbox(args: argparse.Namespace) -> Path:
+    """The central bare repository whose outbox exists; reading never creates one."""
+    from conveyor.intake import outbox
+
+    bare = central_bare(args)
+    if not outbox.path(bare).is_file():
+        raise Refusal(f"{bare}: no Conveyor outbox here (the hooks are not installed: "
+                      f"conveyor hook install {bare})")
+    return bare
+
+
 def print_json(value: Any) -> None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
     json.dump(value, sys.stdout, indent=2, sort_keys=True, default=str)
     sys.stdout.write("\n")

@@ -25,10 +25,16 @@ def run(args: argparse.Namespace) -> int:
                       "Conveyor does not run it")
     if args.action == "start":
         srv = registry_server.start(address)
-        print(f"registry answering on {srv.address} (data in {srv.data_dir})")
+        if args.json:
+            print_json({"address": srv.address, "answering": True, "directory": str(srv.data_dir)})
+        else:
+            print(f"registry answering on {srv.address} (data in {srv.data_dir})")
     elif args.action == "stop":
         stopped = registry_server.stop(address)
-        print("registry stopped" if stopped else "no registry of ours was running")
+        if args.json:
+            print_json({"address": address, "stopped": stopped})
+        else:
+            print("registry stopped" if stopped else "no registry of ours was running")
     else:
         info = registry_server.status(address)
         if args.json:
@@ -37,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"registry {info['address']}: "
                   f"{'answering' if info['answering'] else 'not answering'}, "
                   f"pid {info['pid'] or '-'}, data in {info['directory']}")
-        return 0 if info["answering"] else 3
+        return 0 if info["answering"] else 1
     return 0

@@ -7,9 +7,12 @@ import argparse
 from conveyor.commands._common import (
     add_central_option,
     add_env_option,
+    add_json_option,
     add_repo_option,
     central_url,
     load_config,
+    print_json,
+    progress_printer,
 )
 from conveyor.promotion import rollback
 
@@ -26,25 +29,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="wait for a promotion in progress instead of failing")
     add_central_option(parser)
     add_repo_option(parser)
+    add_json_option(parser)
     parser.set_defaults(func=run_rollback)
 
     thaw = sub.add_parser("unfreeze", help="allow automatic promotion again after a rollback")
     thaw.add_argument("service")
     add_env_option(thaw)
     add_repo_option(thaw)
+    add_json_option(thaw)
     thaw.set_defaults(func=run_unfreeze)
 
 
 def run_rollback(args: argparse.Namespace) -> int:
     config = load_config(args)
-    rollback.rollback(config, args.service, args.environment, central_url=central_url(args),
-                      to=args.digest, wait=args.wait)
+    outcome = rollback.rollback(config, args.service, args.environment,
+                                central_url=central_url(args), to=args.digest, wait=args.wait,
+                                progress=progress_printer(args))
+    if args.json:
+        print_json(outcome)
     return 0
 
 
 def run_unfreeze(args: argparse.Namespace) -> int:
     config = load_config(args)
-    if rollback.unfreeze(config, args.service, args.environment):
+    thawed = rollback.unfreeze(config, args.service, args.environment)
+    if args.json:
+        print_json({"service": args.service, "environment": args.environment,
+                    "was_frozen": thawed})
+    elif thawed:
         print(f"{args.service} in {args.environment}: automatic promotion allowed again")
     else:
         print(f"{args.service} in {args.environment} was not frozen")
