@@ -21,7 +21,7 @@ from conveyor import state
 from conveyor.config.model import Settings
 from conveyor.errors import ConveyorError, Refusal, Retryable
 from conveyor.executors import Accepted, Trigger
-from conveyor.util import proc
+from conveyor.util import atomic, proc
 
 TIMEOUT_S = 600.0
 EX_TEMPFAIL = 75
@@ -72,9 +72,4 @@ def _accepted(record: dict[str, str | None]) -> Accepted:
 
 def _write_marker(marker: Path, record: dict[str, str | None]) -> None:
     marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temp = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
-    with open(temp, "w") as handle:
-        json.dump(record, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, marker)
+    atomic.write_text(marker, json.dumps(record))

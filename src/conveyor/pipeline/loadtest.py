@@ -20,6 +20,7 @@ from hdrh.histogram import HdrHistogram
 
 from conveyor.errors import ConveyorError, Refusal
 from conveyor.pipeline import grpc_payload
+from conveyor.util import net
 
 REQUEST_TIMEOUT = 5.0
 PERCENTILES = (0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0)
@@ -63,9 +64,8 @@ class Outcome:
 
 
 def run(load: Load) -> Outcome:
-    host = load.address.rsplit(":", 1)[0]
-    if host != "127.0.0.1":
-        raise Refusal(f"load is only ever sent to 127.0.0.1, not {load.address}")
+    if not net.is_loopback(net.split_host(load.address)):
+        raise Refusal(f"load is only ever sent to a loopback address, not {load.address}")
     return asyncio.run(_run(load))
 
 

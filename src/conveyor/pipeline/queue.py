@@ -9,7 +9,7 @@ look for it. A queued run whose process died is skipped (its pid file names a de
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from conveyor import state
 from conveyor.config.model import Config
 from conveyor.records import runs
+from conveyor.util import locks
+from conveyor.util.wait import wait_until
 
 POLL_SECONDS = 0.5
 START_GRACE_SECONDS = 120.0  # a run queued by the executor has this long to start its process
@@ -73,20 +75,20 @@ def turn(config: Config, run_id: str, on_wait: Callable[[], None]) -> Iterator[N
     """Wait for this run's turn and hold the machine-wide run lock while it runs."""
     with open(pid_file(run_id), "w") as file:
         file.write(f"{os.getpid()}\n")
-    lock = os.open(state.subdir("locks") / "local-runs.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    lock = locks.open_lock(state.subdir("locks") / "local-runs.lock")
     told = False
+
+    def my_turn() -> bool:
+        nonlocal told
+        if whose_turn(config, _queued(config)) in (run_id, None) and locks.try_lock(lock):
+            return True
+        if not told:
+            on_wait()
+            told = True
+        return False
+
     try:
-        while True:
-            if whose_turn(config, _queued(config)) in (run_id, None):
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    pass
-            if not told:
-                on_wait()
-                told = True
-            time.sleep(POLL_SECONDS)
+        wait_until(my_turn, math.inf, POLL_SECONDS, f"the turn of {run_id}")
         yield
     finally:
         os.close(lock)

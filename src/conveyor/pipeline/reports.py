@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from conveyor.util import atomic
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,4 @@ def write_text(path: Path, text: str) -> Path:
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
+    atomic.write_bytes(path, data)

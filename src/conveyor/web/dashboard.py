@@ -9,7 +9,6 @@ worker thread, so a slow collector never blocks the event loop.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import sqlite3
 import time
@@ -25,7 +24,7 @@ from markupsafe import Markup
 from conveyor.errors import ConveyorError, Refusal
 from conveyor.records import builds, evidence, ledger, metrics, runs
 from conveyor.records.evidence import DIGEST
-from conveyor.util import charts
+from conveyor.util import charts, net
 from conveyor.util.redact import redact
 
 Collector = Callable[[], dict[str, Any]]
@@ -63,13 +62,9 @@ def check_loopback(host: str) -> str:
     """Only a loopback address may be bound: the dashboard has no authentication."""
     if host == "localhost":
         return "127.0.0.1"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        raise Refusal(f"--host {host!r}: give a loopback IP address such as 127.0.0.1") from None
-    if not address.is_loopback:
-        raise Refusal(f"--host {host}: the dashboard only listens on a loopback address "
-                      "(it has no authentication)")
+    if not net.is_loopback(host):
+        raise Refusal(f"--host {host!r}: the dashboard only listens on a loopback IP address "
+                      "such as 127.0.0.1 (it has no authentication)")
     return host
 
 
