@@ -25,12 +25,13 @@ from conveyor.pipeline import queue as run_queue
 from conveyor.pipeline import runner as stage_runner
 from conveyor.pipeline.context import StageContext
 from conveyor.records import db, runs
+from conveyor.util.progress import Progress
 from conveyor.util.redact import redact
 
 log = logging.getLogger(__name__)
 EXIT_CODES = {stage: 10 + index for index, stage in enumerate(STAGES)}  # build=10 … perf=13
 PROMOTION_FAILED = 20
-Out = Callable[[str], None]
+Out = Progress
 # What runs after every stage passed (automatic promotion, given by the caller).
 AfterPipeline = Callable[..., None]
 
