@@ -47,15 +47,6 @@ def object_exists(repo: str | os.PathLike[str], oid: str) -> bool:
     return run(repo, "cat-file", "-e", f"{oid}^{{commit}}", check=False).ok
 
 
-def merge_base(repo: str | os.PathLike[str], a: str, b: str) -> str | None:
-    result = run(repo, "merge-base", a, b, check=False)
-    return result.text().strip() or None if result.ok else None
-
-
-def is_ancestor(repo: str | os.PathLike[str], ancestor: str, descendant: str) -> bool:
-    return run(repo, "merge-base", "--is-ancestor", ancestor, descendant, check=False).ok
-
-
 def show_file(repo: str | os.PathLike[str], rev: str, path: str) -> bytes | None:
     result = run(repo, "cat-file", "blob", f"{rev}:{path}", check=False)
     return result.stdout if result.ok else None
