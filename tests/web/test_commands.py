@@ -39,7 +39,7 @@ def test_dashboard_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str
 
 def test_dashboard_serves_what_the_status_collector_returns(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "conveyor.toml").write_text("")
+    (tmp_path / "conveyor.toml").write_text("[project]\n")  # every default
     calls: list[tuple[Any, Any]] = []
 
     def collect(config: Any, central: Any) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def test_dashboard_serves_what_the_status_collector_returns(
 def test_status_metrics_adds_the_delivery_figures(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "conveyor.toml").write_text("")
+    (tmp_path / "conveyor.toml").write_text("[project]\n")  # every default
     with closing(db.connect()) as conn:
         scenario.fill(conn)
     monkeypatch.setattr(status, "collect", lambda config, central: {
