@@ -86,8 +86,9 @@ def test_a_multi_ref_push_handles_each_ref(central: Monorepo) -> None:
     result = central.push("topic", "feature", "v1", "v2")
     err = result.stderr.decode()
     assert "gateway → queued (services/gateway/ changed" in err
-    assert "refs/tags/v1: tags do not build" in err
-    assert "refs/heads/topic: compared with merge base on main" in err
+    assert "refs/tags/v1: nothing to build: tags do not build" in err
+    assert ("refs/heads/topic: nothing to build (0 of 2 services changed; compared with "
+            "merge base on main)") in err
     delivered = central.wait_delivered(3)
     assert [(s, r) for _t, s, r in delivered[2:]] == [("gateway", b"refs/heads/feature")]
 
@@ -252,7 +253,7 @@ def test_the_hook_accepts_deletions(central: Monorepo) -> None:
     central.push("main", "main:refs/heads/gone")
     central.wait_delivered(2)
     result = central.push(":refs/heads/gone")
-    assert b"refs/heads/gone: deleted" in result.stderr
+    assert b"refs/heads/gone: deleted: nothing to build" in result.stderr
     with central.outbox() as outbox:
         assert outbox.is_known(b"refs/heads/gone", ZERO_OID)
 

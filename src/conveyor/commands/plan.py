@@ -1,4 +1,9 @@
-"""`conveyor plan OLD NEW [REF]`: what a push would trigger, offline, with the executor calls."""
+"""`conveyor plan OLD NEW [REF]`: what a push would trigger, offline, with the executor calls.
+
+`--config DIR` applies a configuration that is not committed (yet) to existing commits;
+`--each` replays every first-parent commit of OLD..NEW as its own push: together, what a
+team's last thousand commits would have built before it adopts Conveyor.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,12 @@ import os
 from pathlib import Path
 
 from conveyor.commands._common import add_json_option, print_json
-from conveyor.config import snapshot
-from conveyor.errors import Refusal
+from conveyor.config import model, snapshot
+from conveyor.config.check import Overlay
+from conveyor.errors import Refusal, UsageError
 from conveyor.executors.factory import describe_call
 from conveyor.git import plumbing as git
-from conveyor.intake.changes import Detector, RefUpdate, triggers_for
+from conveyor.intake.changes import Detection, Detector, RefUpdate, triggers_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--repo", type=Path, default=Path("."), help="repository (bare or not)")
     parser.add_argument("-o", "--push-option", action="append", default=[],
                         help="a push option, e.g. conveyor.all or conveyor.skip")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="use conveyor.toml and pipelines/ from this directory, not "
+                        "from the commits (try a configuration before committing it)")
+    parser.add_argument("--each", action="store_true",
+                        help="one push per first-parent commit of OLD..NEW")
     add_json_option(parser)
     parser.set_defaults(func=run)
 
@@ -36,14 +47,35 @@ def _resolve(repo: Path, rev: str) -> str:
     return oid
 
 
+def configuration(repo: Path, new: str, config_dir: Path | None) -> model.Config | None:
+    if config_dir is not None:
+        if not (config_dir / "conveyor.toml").is_file():
+            raise UsageError(f"{config_dir}: no conveyor.toml there")
+        base = model.CommitSource(repo, new) if not git.is_zero(new) else model.DirectorySource(
+            config_dir)
+        return model.load(Overlay(model.DirectorySource(config_dir.resolve()), base))
+    return None if git.is_zero(new) else snapshot.load(repo, new)
+
+
+def pushes(repo: Path, old: str, new: str) -> list[tuple[str, str]]:
+    """(parent, commit) of each first-parent commit of old..new, oldest first."""
+    spec = new if git.is_zero(old) else f"{old}..{new}"
+    listing = git.output(repo, "rev-list", "--first-parent", "--reverse", "--parents", spec)
+    return [(parts[1] if len(parts) > 1 else git.ZERO_OID, parts[0])
+            for parts in (line.split() for line in listing.splitlines() if line.strip())]
+
+
 def run(args: argparse.Namespace) -> int:
     repo = args.repo.resolve()
     old, new = _resolve(repo, args.old), _resolve(repo, args.new)
-    config = None if git.is_zero(new) else snapshot.load(repo, new)
+    config = configuration(repo, new, args.config)
     ref = args.ref or f"refs/heads/{config.settings.default_branch if config else 'main'}"
+    if args.each:
+        return run_each(args, repo, old, new, ref, config)
     update = RefUpdate(old, new, os.fsencode(ref))
     with Detector(repo) as detector:
         detection = detector.detect(update, args.push_option, config)
+    config = config or (None if git.is_zero(new) else snapshot.load(repo, new))
     triggers = triggers_for(detection, str(repo))
     calls = [describe_call(config.settings, t) for t in triggers] if config else []
     if args.json:
@@ -63,4 +95,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"    {call['executor']} → {call['job']}")
         for name, value in call["parameters"].items():
             print(f"      {name}={value}")
+    return 0
+
+
+def run_each(args: argparse.Namespace, repo: Path, old: str, new: str, ref: str,
+             config: model.Config | None) -> int:
+    results: list[tuple[str, Detection]] = []
+    with Detector(repo) as detector:
+        for parent, commit in pushes(repo, old, new):
+            update = RefUpdate(parent, commit, os.fsencode(ref))
+            results.append((commit, detector.detect(update, args.push_option, config)))
+    if args.json:
+        print_json([{"commit": commit, "parent": d.update.old, "note": d.note,
+                     "services_total": d.services_total,
+                     "services": [{"service": a.service, "reason": a.reason}
+                                  for a in d.affected]} for commit, d in results])
+        return 0
+    built = 0
+    for commit, d in results:
+        names = ", ".join(a.service for a in d.affected)
+        built += len(d.affected)
+        print(f"{commit[:12]}  {len(d.affected)} of {d.services_total}"
+              + (f": {names}" if names else f" ({d.note})"))
+    total = sum(d.services_total for _c, d in results)
+    print(f"{len(results)} push(es): {built} build(s) of {total} service-pushes")
     return 0

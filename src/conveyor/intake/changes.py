@@ -31,6 +31,12 @@ __all__ = ["Affected", "Detection", "Detector", "RefUpdate", "parse_updates", "t
 
 PROMOTION_RECORD = "promotion record: nothing to build"  # overlay-only commits
 
+
+def nothing_changed(total: int, why: str = "") -> str:
+    """The pusher's line when no service changed, with the services looked at."""
+    return (f"nothing to build (0 of {total} service{'s' if total != 1 else ''} changed"
+            f"{'; ' + why if why else ''})")
+
 class Affected(Value):
     __slots__ = ("service", "reason", "content_key")
     service: str
@@ -181,4 +187,6 @@ class Detector:
         if not affected and any(self.oid(base, p) != self.oid(update.new, p)
                                 for p in plan.promotion_paths):
             note = PROMOTION_RECORD
+        elif not affected:
+            note = nothing_changed(len(plan.services), why)
         return Detection(update, tuple(affected), len(plan.services), note)

@@ -91,9 +91,13 @@ def budget(repo: Repo) -> float:
 
 
 def describe(detection: Detection) -> list[str]:
+    """What the pusher reads: each service queued and why, or why nothing builds."""
     if detection.affected:
         return [f"{a.service} → queued ({a.reason})" for a in detection.affected]
-    return [f"{detection.update.ref_text}: {detection.note}"]
+    note = detection.note
+    if "nothing to build" not in note:
+        note = f"nothing to build: {note}"
+    return [f"{detection.update.ref_text}: {note}"]
 
 
 def _left(deadline: float) -> float:
@@ -154,6 +158,7 @@ def _detect_within(repo: Repo, outbox: Outbox, ids: Sequence[int],
 
     done: list[Detection | None] = []
     warnings: list[str] = []
+    failures: list[str] = []  # detections that failed for good (a broken configuration)
     decided, finished = _thread.allocate_lock(), _thread.allocate_lock()
     decided.acquire()
     finished.acquire()
@@ -170,7 +175,8 @@ def _detect_within(repo: Repo, outbox: Outbox, ids: Sequence[int],
                 for update_id, update in zip(ids, updates, strict=True):
                     item = Received(update_id, update, tuple(options))
                     detection = intake.detect(outbox, detector, item, warnings.append,
-                                              max(0.01, _left(deadline)), store_now)
+                                              max(0.01, _left(deadline)), store_now,
+                                              failures.append)
                     if not store_now():
                         return
                     done.append(detection)
@@ -190,6 +196,7 @@ def _detect_within(repo: Repo, outbox: Outbox, ids: Sequence[int],
         finished.acquire(timeout=seconds)
     finished_now = list(done)
     lines = [line for d in finished_now if d is not None for line in describe(d)]
+    lines += [f"error: {f}" for f in list(failures)]
     lines += [f"warning: {w}" for w in list(warnings)]
     left = len(updates) - len(finished_now)
     if left:

@@ -260,6 +260,14 @@ class Outbox:
             tx.execute("UPDATE ref_updates SET state = 'failed', note = ?, detected_at = ? "
                        "WHERE id = ? AND state = 'received'", (note, time.time(), update_id))
 
+    def failed_updates(self) -> list[tuple[int, bytes, str, str, float]]:
+        """(id, ref, new, why, when) of the ref updates that will never build: their
+        detection failed (a broken configuration), so they have no trigger rows."""
+        rows = self.conn.execute(
+            "SELECT id, ref, new, note, coalesce(detected_at, received_at) FROM ref_updates "
+            "WHERE state = 'failed' ORDER BY id").fetchall()
+        return [(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), float(r[4])) for r in rows]
+
     def is_known(self, ref: bytes, new: str) -> bool:
         return self.conn.execute("SELECT 1 FROM ref_updates WHERE ref = ? AND new = ? LIMIT 1",
                                  (ref, new)).fetchone() is not None

@@ -267,13 +267,16 @@ def check(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str],
         problem = spool_problem(repo, hook_git.time_left(probe_s), warn)
         if problem:
             return [f"refused: CI spool unavailable, push rejected (guard mode): {problem}"]
+    from conveyor.intake import config_gate
+
+    broken = config_gate.refusals(repo, updates, env)  # a push's own configuration
     if view is None:
-        return []
+        return broken
     # The first push seeds an empty repository: there is nothing to protect yet, and the
     # protected paths' history (written before Conveyor guarded them) comes with it.
     protect = not is_first_push(repo, updates)
     return [line for update in updates
-            for line in violations(repo, update, view, env, protect)]
+            for line in violations(repo, update, view, env, protect)] + broken
 
 
 def is_first_push(repo: Repo, updates: Sequence[RefUpdate]) -> bool:
