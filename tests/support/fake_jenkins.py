@@ -177,6 +177,7 @@ class Fault:
     status: int = 503
     body: str = ""
     times: int = 1
+    skip: int = 0  # matching requests let through before the fault applies
 
 
 @dataclass
@@ -489,9 +490,9 @@ class FakeJenkins:
     # ---------------------------------------------------------------- test helpers
 
     def inject(self, method: str, path: str, kind: str = "status", *, status: int = 503,
-               body: str = "", times: int = 1) -> None:
+               body: str = "", times: int = 1, skip: int = 0) -> None:
         with self.lock:
-            self.faults.append(Fault(method, path, kind, status, body, times))
+            self.faults.append(Fault(method, path, kind, status, body, times, skip))
 
     def posts(self) -> list[Seen]:
         return [s for s in self.seen if s.method == "POST"]
@@ -743,6 +744,9 @@ def _handler(fake: FakeJenkins) -> type[BaseHTTPRequestHandler]:
             with fake.lock:
                 for fault in fake.faults:
                     if fault.times > 0 and fault.method == method and fault.path in path:
+                        if fault.skip > 0:
+                            fault.skip -= 1
+                            continue
                         fault.times -= 1
                         return fault
             return None
