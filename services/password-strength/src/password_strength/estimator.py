@@ -1,21 +1,32 @@
-"""One password in, one estimate out: the lower of zxcvbn's and the model's guess counts.
+"""One password in, one estimate out: the guesses of the best-informed of several attackers.
 
-zxcvbn knows keyboard walks, dates, sequences and the user's own words; the model knows what
-leaked and mangled passwords look like. The lower estimate is the better-informed attacker.
+- zxcvbn knows leaked lists, words, keyboard walks, dates, sequences and the user's own words.
+  Where it recognises the password as weak (under 10**6 guesses) its count is the best ranking
+  we have, so it is taken as is: mixing in the model there only adds the model's noise.
+- The learned model knows what leaked and mangled passwords look like; it decides where zxcvbn
+  saw no weakness, but only while it predicts a weak-to-medium count (under 10**8).
+- Uniformly random strings are priced by their brute-force space and diceware phrases by their
+  word list: zxcvbn's count saturates at 2**64 and prices unrecognised text at 10**length,
+  which ranks a random string below a phrase of the same length.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from zxcvbn_rs_py import zxcvbn
 
-from password_strength import crack_time, limits
+from password_strength import crack_time, features, limits, passphrase
 from password_strength.feedback import Feedback, combine
 from password_strength.model import Model
 
 SCORE_THRESHOLDS = (3.0, 6.0, 8.0, 10.0)  # log10 guesses where scores 1, 2, 3 and 4 start
+ZXCVBN_TRUSTED_BELOW = 6.0  # zxcvbn's count is used as is below this
+MODEL_TRUSTED_BELOW = 8.0  # the model may lower an estimate only with a count under this
+ZXCVBN_SATURATED = 19.0  # log10(2**64) is 19.27: zxcvbn's u64 count has overflowed
+_HALF = math.log10(2)  # a uniformly drawn secret is found after half its space, on average
 
 
 @dataclass(frozen=True)
@@ -39,14 +50,15 @@ class Estimator:
         """Callers validate first (limits.check_password); this never logs the password."""
         # zxcvbn only sees a prefix: its cost grows fast with length, and the model still
         # sees the whole password, so the estimate can only be conservative.
-        z = zxcvbn(password[: limits.ZXCVBN_MAX_CHARS], list(user_inputs))
+        prefix = password[: limits.ZXCVBN_MAX_CHARS]
+        z = zxcvbn(prefix, list(user_inputs))
         z_log = float(z.guesses_log10)
         m_log = self.model.predict(password)
-        model_was_lower = m_log < self.model.target_cap and m_log < z_log
-        log10_guesses = m_log if model_was_lower else z_log
+        log10_guesses, from_model = combine_estimates(
+            password, z_log, is_brute_force(z_log, len(prefix)), m_log, self.model.diceware)
         score = score_of(log10_guesses)
         secs = crack_time.seconds(log10_guesses)
-        model_lowered_score = model_was_lower and score < score_of(z_log)
+        model_lowered_score = from_model and score < score_of(z_log)
         return Estimate(
             score=score,
             log10_guesses=round(log10_guesses, 4),
@@ -54,3 +66,21 @@ class Estimator:
             crack_time_display=crack_time.display(secs),
             feedback=combine(score, z.feedback, model_lowered_score),
         )
+
+
+def is_brute_force(z_log: float, length: int) -> bool:
+    """zxcvbn found nothing: its count overflowed, or is its 10**length brute-force price."""
+    return z_log >= ZXCVBN_SATURATED or (z_log >= length - 1 and z_log >= SCORE_THRESHOLDS[2])
+
+
+def combine_estimates(password: str, z_log: float, z_brute: bool, m_log: float,
+                      diceware: frozenset[str]) -> tuple[float, bool]:
+    """(log10 guesses, whether the model's count was the one taken)."""
+    if not z_brute and z_log < ZXCVBN_TRUSTED_BELOW:
+        return z_log, False
+    bound = min(features.log10_keyspace(password) - _HALF,
+                passphrase.log10_guesses(password, diceware),
+                math.inf if z_brute else z_log)
+    if m_log < MODEL_TRUSTED_BELOW and m_log < bound:
+        return m_log, True
+    return max(bound, 0.0), False

@@ -35,6 +35,7 @@ class Model:
     intercept: float
     target_cap: float  # predictions at or above this mean "nothing recognisable"
     meta: dict[str, object]
+    diceware: frozenset[str] = frozenset()  # the EFF word list, for passphrase estimates
     sha256: str = ""  # of the file it was loaded from, for logs
 
     def predict(self, password: str) -> float:
@@ -53,6 +54,7 @@ class Model:
             "dense_mean": list(self.dense_mean),
             "dense_names": list(features.DENSE_NAMES),
             "dense_weights": list(self.dense_weights),
+            "diceware": sorted(self.diceware),
             "intercept": self.intercept,
             "meta": self.meta,
             "n_hashed": features.N_HASHED,
@@ -81,6 +83,7 @@ class Model:
         return cls(weights=weights, dense_weights=tuple(header["dense_weights"]),
                    dense_mean=tuple(header["dense_mean"]), intercept=header["intercept"],
                    target_cap=header["target_cap"], meta=header["meta"],
+                   diceware=frozenset(header.get("diceware", ())),
                    sha256=hashlib.sha256(data).hexdigest())
 
 

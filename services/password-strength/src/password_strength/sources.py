@@ -26,8 +26,12 @@ class Corpus:
     diceware: tuple[str, ...]  # the EFF long word list
 
 
-def load(inputs: Path) -> Corpus:
-    fxa, held_out = read_fxa(inputs / FXA_LIST)
+def load(inputs: Path, max_rank: int = FXA_MAX_RANK,
+         exclude: frozenset[str] = frozenset()) -> Corpus:
+    """`max_rank` and `exclude` carve out an unseen split (bench/password_model.py): fxa ranks
+    above `max_rank` are not read and `exclude` is removed from every list, like the dev set."""
+    fxa, held_out = read_fxa(inputs / FXA_LIST, max_rank)
+    held_out |= exclude
     ranked: dict[str, int] = {}
     words: dict[str, int] = {}
     lists: list[tuple[str, list[str]]] = [("fxa", fxa)]
@@ -46,13 +50,14 @@ def load(inputs: Path) -> Corpus:
     return Corpus(ranked=ranked, words=words, diceware=diceware)
 
 
-def read_fxa(path: Path) -> tuple[list[str], frozenset[str]]:
+def read_fxa(path: Path, max_rank: int | None = None) -> tuple[list[str], frozenset[str]]:
     """Ranks 1..100,000 with the held-out ranks blanked (kept in place so ranks stay true)."""
     train: list[str] = []
     held_out: set[str] = set()
+    last = min(max_rank or FXA_MAX_RANK, FXA_MAX_RANK)
     with path.open(encoding="utf-8", errors="replace") as lines:
         for rank, line in enumerate(lines, start=1):
-            if rank > FXA_MAX_RANK:
+            if rank > last:
                 break
             password = line.rstrip("\r\n")
             if rank % HELD_OUT_EVERY == 0:

@@ -43,7 +43,8 @@ def examples_from(corpus: sources.Corpus, scale: float, seed: int) -> list[synth
     return out
 
 
-def fit(examples: Sequence[synthetic.Example], meta: dict[str, object]) -> Model:
+def fit(examples: Sequence[synthetic.Example], meta: dict[str, object],
+        diceware: Sequence[str] = ()) -> Model:
     started = time.process_time()
     dense = np.asarray([features.dense(password) for password, _ in examples], dtype=np.float64)
     mean = dense.mean(axis=0)
@@ -76,15 +77,17 @@ def fit(examples: Sequence[synthetic.Example], meta: dict[str, object]) -> Model
     return Model(weights=weights, dense_weights=dense_weights,
                  dense_mean=tuple(float(np.float32(m)) for m in mean),
                  intercept=float(np.float32(regressor.intercept_)), target_cap=TARGET_CAP,
-                 meta=meta)
+                 meta=meta, diceware=frozenset(diceware))
 
 
-def train(inputs: Path, scale: float = 1.0, seed: int = SEED) -> Model:
-    corpus = sources.load(inputs)
+def train(inputs: Path, scale: float = 1.0, seed: int = SEED,
+          corpus: sources.Corpus | None = None) -> Model:
+    """`corpus` overrides what is read from `inputs` (the bench's unseen split)."""
+    corpus = corpus or sources.load(inputs)
     examples = examples_from(corpus, scale, seed)
     meta: dict[str, object] = {"examples": len(examples), "leaked": len(corpus.ranked),
                                "scale": scale, "seed": seed}
-    return fit(examples, meta)
+    return fit(examples, meta, corpus.diceware)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
