@@ -21,6 +21,7 @@ import pytest
 from conveyor.config import model as config
 from conveyor.images import base as base_image
 from conveyor.images import containers, engine, registry_server
+from conveyor.promotion import identity
 from conveyor.records import evidence
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,12 +124,19 @@ def _write(root: Path, files: dict[str, str]) -> None:
         path.write_text(text)
 
 
-def fixture_files(registry: str) -> dict[str, str]:
+# The OS account running the tests may override; production's approvers are named users.
+ME = identity.current().name
+APPROVERS = ["release-manager", "carol", ME]
+
+
+def fixture_files(registry: str, port_bases: dict[str, int] | None = None) -> dict[str, str]:
     envs = "\n".join(
         f'[environments.{env}]\nrequires = {json.dumps(list(STAGES))}\n'
         f'automatic = {"false" if env == "production" else "true"}\n'
         f'approval = {"true" if env == "production" else "false"}\nport_base = {port}\n'
-        for env, port in PORT_BASES.items())
+        f'approvers = {json.dumps(APPROVERS if env == "production" else [])}\n'
+        f'overriders = {json.dumps([ME])}\n'
+        for env, port in (port_bases or PORT_BASES).items())
     files = {
         "conveyor.toml": textwrap.dedent(f'''
             [project]

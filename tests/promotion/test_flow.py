@@ -99,7 +99,9 @@ def test_a_container_that_never_gets_healthy_leaves_everything_as_it_was(
         promote(monorepo, "test", images.crash)
 
     assert git(monorepo.central, "rev-parse", "main") == head
-    assert ledger.history(SERVICE) == records
+    failed, *rest = ledger.history(SERVICE)  # a visible, recorded outcome; nothing published
+    assert rest == records
+    assert (failed.digest, failed.phase, failed.commit_id) == (images.crash, "failed", None)
     assert answer(monorepo, "test")["version"] == "v1"
 
 

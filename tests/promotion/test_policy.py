@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,11 @@ import pytest
 from conveyor import cli
 from conveyor.images import base as base_image
 from conveyor.images import containers, engine
-from conveyor.promotion import automatic
+from conveyor.promotion import automatic, deploy, identity
 from conveyor.records import ledger
 from tests.support import records
 
-from .conftest import SERVICE, Images, Monorepo, build_and_push, git, give_evidence
+from .conftest import ME, SERVICE, Images, Monorepo, build_and_push, git, give_evidence
 
 REPO = Path(__file__).resolve().parents[2]
 BOGUS = "sha256:" + "c" * 64
@@ -102,9 +103,49 @@ def test_production_needs_an_approval(monorepo: Monorepo, images: Images,
     assert conveyor(monorepo, "promote", SERVICE, "--to", "production", "--from",
                     "staging") == 2
     assert "approval: production needs an approver" in capsys.readouterr().err
+    # a declared approver is not an identity
     assert conveyor(monorepo, "promote", SERVICE, "--to", "production", "--from", "staging",
-                    "--approver", "carol") == 0
-    assert ledger.history(SERVICE, "production")[0].approver == "carol"
+                    "--approver", "carol") == 2
+    assert "--approver NAME is not accepted" in capsys.readouterr().err
+    assert conveyor(monorepo, "promote", SERVICE, "--env", "production", "--from", "staging",
+                    "--approve") == 0
+    assert ledger.history(SERVICE, "production")[0].approver == ME
+
+
+def test_a_self_declared_identity_never_reaches_the_records_and_lists_are_enforced(
+        monorepo: Monorepo, images: Images, clean_containers: None,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The reproduction of issue 12 #2: mallory walks an untested digest to production."""
+    give_evidence(images.good)
+    monkeypatch.setenv("CONVEYOR_ACTOR", "mallory")
+    monkeypatch.setenv("CONVEYOR_APPROVER", "mallory")
+    monkeypatch.setenv("USER", "mallory")
+    monkeypatch.setenv("LOGNAME", "mallory")
+    assert conveyor(monorepo, "promote", SERVICE, "--to", "staging", "--digest", images.good,
+                    "--override", "--reason", "x") == 0
+    record = ledger.history(SERVICE, "staging")[0]
+    assert record.actor == ME != "mallory"
+    log = git(monorepo.central, "log", "-1", "--format=%B", "main")
+    assert f"Conveyor-Actor: {ME}" in log and "mallory" not in log
+    # production without an approval from the list: refused, even with the variable set
+    assert conveyor(monorepo, "promote", SERVICE, "--to", "production", "--from",
+                    "staging") == 2
+    assert "needs an approver" in capsys.readouterr().err
+
+    # someone outside the lists may neither override nor approve
+    strict = dataclasses.replace(monorepo.config.settings.environment("production"),
+                                 approvers=("release-managers-only",), overriders=())
+    outsider = identity.current()
+    assert not identity.may_approve(outsider, strict) or "release-managers-only" in (
+        outsider.groups)
+    assert not identity.may_override(outsider, strict) or "release-managers-only" in (
+        outsider.groups)
+    assert not identity.may_approve(identity.system("conveyor-automatic"),
+                                    monorepo.config.settings.environment("production"))
+    assert identity.may_approve(identity.Actor("carol", "jenkins"),
+                                monorepo.config.settings.environment("production"))
+    assert identity.may_approve(identity.Actor("dave", "jenkins", frozenset({"rm"})),
+                                dataclasses.replace(strict, approvers=("@rm",)))
 
 
 def test_automatic_promotion_goes_to_staging_only_for_promote_branches(
@@ -122,7 +163,7 @@ def test_automatic_promotion_goes_to_staging_only_for_promote_branches(
     assert ledger.is_verified(SERVICE, "test", images.good)
     assert ledger.is_verified(SERVICE, "staging", images.good)
     assert ledger.history(SERVICE, "production") == []
-    assert not containers.is_running(f"conveyor-production-{SERVICE}")
+    assert not containers.is_running(deploy.container_name("production", SERVICE))
 
 
 def test_an_image_labelled_with_another_revision_than_its_evidence_is_refused(

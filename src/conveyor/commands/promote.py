@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-from conveyor.commands._common import add_repo_option, load_config, repo_root
-from conveyor.errors import Refusal
-from conveyor.git import central
+from conveyor.commands._common import (
+    add_central_option,
+    add_env_option,
+    add_repo_option,
+    central_url,
+    load_config,
+)
+from conveyor.errors import Refusal, UsageError
+from conveyor.promotion import identity, resume
 from conveyor.promotion import promote as promotion
-from conveyor.promotion import resume
-
-
-def add_central_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--central", default=None, metavar="PATH_OR_URL",
-                        help="the central repository (default: origin of the monorepo checkout)")
-
-
-def central_url(args: argparse.Namespace) -> str:
-    return str(args.central) if args.central else central.default_url(repo_root(args))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("promote", help="promote an image digest into an environment")
     parser.add_argument("service")
-    parser.add_argument("--to", required=True, metavar="ENV", dest="environment")
+    # required is checked in run(): argparse would demand --env even when --to was given
+    add_env_option(parser, required=False, aliases=("--to",),
+                   help="the environment to promote into (--to is the older spelling)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--resume", action="store_true",
                         help="finish (or abandon, if never published) a promotion a crash "
@@ -33,9 +30,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     source.add_argument("--from", dest="from_env", metavar="ENV",
                         help="promote what ENV pins now")
     parser.add_argument("--approve", action="store_true",
-                        help="approve as yourself (environments that need an approval)")
-    parser.add_argument("--approver", metavar="NAME",
-                        help="the approver's identity (e.g. from a Jenkins input step)")
+                        help="approve as yourself, the operating-system account running this "
+                        "(must be among the environment's approvers)")
+    # A declared name is not an identity: refused with a pointer to what is (docs/platform.md).
+    parser.add_argument("--approver", metavar="NAME", help=argparse.SUPPRESS)
     parser.add_argument("--override", action="store_true",
                         help="skip the previous environment (needs --reason; recorded)")
     parser.add_argument("--reason", help="why the override is needed")
@@ -47,13 +45,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.environment:
+        raise UsageError("promote needs --env ENV (or --to ENV)")
     config = load_config(args)
     if args.resume:
         resume.resume(config, args.service, args.environment, central_url=central_url(args))
         return 0
-    actor = promotion.actor_name()
-    approver = args.approver or os.environ.get("CONVEYOR_APPROVER") or (
-        actor if args.approve else None)
+    if args.approver:
+        raise Refusal("--approver NAME is not accepted: an approval is given by who runs the "
+                      "command (--approve) or by the Jenkins input step's authenticated user")
+    actor = identity.current()  # the OS account; CONVEYOR_ACTOR and the like are ignored
+    approver = actor if args.approve else None
     if args.override and not (args.reason and args.reason.strip()):
         raise Refusal("--override needs --reason TEXT")
     outcome = promotion.promote(

@@ -25,11 +25,11 @@ import requests
 from conveyor import state
 from conveyor.config import keys
 from conveyor.config.model import Config, Pipeline, Settings
-from conveyor.errors import ConveyorError, Retryable
+from conveyor.errors import ConfigError, ConveyorError, Retryable
 from conveyor.git import plumbing as git
 from conveyor.images import base as base_image
 from conveyor.images import context as build_context
-from conveyor.images import engine, registry_server
+from conveyor.images import engine, instance, registry_server
 from conveyor.images.registry import Client
 from conveyor.records import builds
 from conveyor.util import locks
@@ -59,9 +59,10 @@ class Built:
 
 
 def registry_client(settings: Settings) -> Client:
-    """A client for the configured registry; the embedded one is started on demand."""
+    """A client for the configured registry. The embedded one must already run: restarting
+    a registry the operator stopped would hide that it is down."""
     if settings.registry.embedded:
-        registry_server.start(settings.registry.address)
+        registry_server.ensure_running(settings.registry.address)
     return Client.from_settings(settings.registry)
 
 
@@ -69,9 +70,16 @@ def content_key(repo: str | os.PathLike[str], revision: str, config: Config, ser
     return keys.service_key(repo, revision, config, service)
 
 
-def recorded(service: str, key: str) -> Image | None:
+def repository_of(settings: Settings, pipeline: Pipeline) -> str:
+    """registry address/repository: where the configured registry keeps the service's images."""
+    return f"{settings.registry.address}/{pipeline.image}"
+
+
+def recorded(service: str, key: str, repository: str) -> Image | None:
+    """The build record of a content key *in this registry*. A record made against another
+    registry names a digest this one may not have, so it does not count here."""
     row = builds.recorded(service, key)
-    if row is None:
+    if row is None or row["repository"] != repository:
         return None
     return Image(service, key, row["digest"], row["repository"], row["revision"])
 
@@ -82,11 +90,12 @@ def revision_of(digest: str) -> str | None:
 
 
 def find(config: Config, service: str, key: str) -> Image | None:
-    """The image built for a service's content key: the records first, then the registry."""
-    found = recorded(service, key)
+    """The image built for a service's content key in the configured registry: its build
+    record first, then the registry itself (never a record of another registry)."""
+    pipeline = config.pipeline(service)
+    found = recorded(service, key, repository_of(config.settings, pipeline))
     if found:
         return found
-    pipeline = config.pipeline(service)
     client = registry_client(config.settings)
     digest = client.manifest_digest(pipeline.image, key)
     if digest is None:
@@ -137,7 +146,7 @@ def build(config: Config, repo: str | os.PathLike[str], revision: str, service: 
             progress(f"{service}: content key {key} is already in the registry as {digest}: "
                      "nothing to build, reusing it")
             # the commit it was built from: this machine's record, else the image's own label
-            known = recorded(service, key)
+            known = recorded(service, key, repository)
             built_from = (known.revision if known and known.revision else None) or \
                 labelled_revision(f"{repository}@{digest}") or revision
             image = Image(service, key, digest, repository, built_from)
@@ -203,7 +212,7 @@ def _base_image(repo: str | os.PathLike[str], revision: str, settings: Settings,
     """The base image of the revision's recipe (made once per recipe hash; retried if busy)."""
     recipe = git.show_file(repo, revision, f"{settings.base_recipe.rstrip('/')}/recipe.toml")
     if recipe is None:
-        raise ConveyorError(f"{settings.base_recipe}/recipe.toml is missing at {revision[:12]}")
+        raise ConfigError(f"{settings.base_recipe}/recipe.toml is missing at {revision[:12]}")
     with tempfile.TemporaryDirectory(prefix="conveyor-recipe-") as folder:
         (Path(folder) / "recipe.toml").write_bytes(recipe)
         for attempt in range(3):
@@ -286,7 +295,8 @@ def _computed_labels(pipeline: Pipeline, context: bytes, base: str, key: str,
 
 
 def _read_file(image: str, path: str) -> bytes:
-    container = engine.client().containers.create(image, command=["true"])
+    container = engine.client().containers.create(image, command=["true"],
+                                                  labels=instance.labels())
     try:
         chunks, _stat = container.get_archive(path)
         with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:

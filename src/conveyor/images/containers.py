@@ -1,8 +1,9 @@
 """Start service containers on the host network and wait until they are healthy.
 
 Used by the integration and performance stages and by the local Docker deployer. Every
-container listens on 127.0.0.1 and carries `conveyor.*` labels so nothing is left behind
-unnoticed (`remove_labelled` cleans up by label).
+container listens on 127.0.0.1 and carries `conveyor.*` labels, among them this instance's
+(`instance.LABEL`), so nothing is left behind unnoticed and `remove_labelled` only ever
+removes what this instance made.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from conveyor.errors import ConveyorError, Retryable
-from conveyor.images import engine
+from conveyor.images import engine, instance
 
 HOST = "127.0.0.1"
 
@@ -39,6 +40,19 @@ def free_port() -> int:
         return port
 
 
+def port_is_free(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:port (or on every address at that port)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR: connections a stopped server left in TIME_WAIT do not hold the port,
+        # a listener does (Linux refuses the bind then)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
 def start(
     image: str,
     name: str,
@@ -47,18 +61,22 @@ def start(
     env: Mapping[str, str] | None = None,
     command: Sequence[str] | None = None,
     labels: Mapping[str, str] | None = None,
+    restart: bool = False,
 ) -> Running:
     """Run `image` (by digest) detached on the host network, listening on 127.0.0.1:port.
 
-    The service learns where to listen from HOST and PORT in its environment.
+    The service learns where to listen from HOST and PORT in its environment. `restart`:
+    the daemon restarts it after a crash or its own restart (deployed services).
     """
     remove(name)
     environment = {"HOST": HOST, "PORT": str(port), **(env or {})}
+    policy = {"Name": "unless-stopped"} if restart else None
     try:
         container = engine.client().containers.run(
             image, command=list(command) if command else None, name=name, detach=True,
-            network_mode="host", environment=environment, labels=dict(labels or {}),
-            init=True, stop_signal="SIGTERM",
+            network_mode="host", environment=environment,
+            labels={**dict(labels or {}), **instance.labels()},
+            init=True, stop_signal="SIGTERM", restart_policy=policy,
         )
     except docker.errors.ImageNotFound:
         raise ConveyorError(f"image {image} is not on this machine or in the registry") from None
@@ -118,12 +136,25 @@ def logs(name: str, tail: int = 200) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def is_mine(container: object) -> bool:
+    """The container was made by this instance (its label says so)."""
+    found = (getattr(container, "labels", None) or {}).get(instance.LABEL)
+    return bool(found == instance.instance_id())
+
+
 def remove(name: str) -> None:
-    """Stop (SIGTERM, then SIGKILL after 10 s) and remove a container; absent is fine."""
+    """Stop (SIGTERM, then SIGKILL after 10 s) and remove a container; absent is fine.
+
+    Another instance's container is never touched: that is an error, not a removal.
+    """
     try:
         container = engine.client().containers.get(name)
     except docker.errors.NotFound:
         return
+    if not is_mine(container):
+        owner = (container.labels or {}).get("conveyor.home", "another program")
+        raise ConveyorError(f"container {name} belongs to {owner}, not to this Conveyor "
+                            f"instance ({instance.instance_id()}); leaving it alone")
     try:
         container.stop(timeout=10)
     except docker.errors.APIError:
@@ -135,8 +166,9 @@ def remove(name: str) -> None:
 
 
 def remove_labelled(labels: Mapping[str, str]) -> list[str]:
-    """Remove every container carrying all of `labels`; returns their names."""
-    filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+    """Remove every container of this instance carrying all of `labels`; their names."""
+    mine = {**labels, instance.LABEL: instance.instance_id()}
+    filters = {"label": [f"{k}={v}" for k, v in mine.items()]}
     removed = []
     for container in engine.client().containers.list(all=True, filters=filters):
         remove(container.name)

@@ -10,13 +10,14 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor import state
-from conveyor.errors import ConveyorError, Retryable
+from conveyor.errors import ConfigError, ConveyorError, Refusal, Retryable
 from conveyor.images.registry import Client
 from conveyor.util import locks
 
@@ -59,7 +60,7 @@ class Server:
 def server(address: str, directory: Path | None = None) -> Server:
     host, _, port = address.rpartition(":")
     if host not in ("127.0.0.1", "localhost") or not port.isdigit():
-        raise ConveyorError(f"the embedded registry listens on 127.0.0.1 only, not {address!r}")
+        raise ConfigError(f"the embedded registry listens on 127.0.0.1 only, not {address!r}")
     return Server(f"127.0.0.1:{port}", directory or state.subdir("registry"))
 
 
@@ -83,14 +84,23 @@ def _write_config(srv: Server, readonly: bool) -> None:
 
 
 def start(address: str, directory: Path | None = None, *, readonly: bool = False) -> Server:
-    """Start the registry unless it already answers; wait until `/v2/` answers."""
+    """Start this instance's registry unless it already runs; wait until `/v2/` answers.
+
+    Something else answering on the address (another instance's registry, any program) is
+    an error: adopting it would push this instance's images into storage it does not own.
+    """
     srv = server(address, directory)
     client = Client(srv.address)
     with locks.hold(srv.directory / "start.lock"):
-        if client.is_up():
+        if srv.pid() is not None and client.is_up():
             return srv
+        if client.is_up() or not _port_free(srv.address):
+            raise ConveyorError(
+                f"{srv.address} is already in use by something that is not this instance's "
+                f"registry (data in {srv.directory}); stop that, or set [registry] address to a "
+                "free port, or embedded = false to use it as an external registry")
         if not Path(BINARY).is_file():
-            raise ConveyorError(f"{BINARY} is missing (apt-get install docker-registry)")
+            raise Refusal(f"{BINARY} is missing (apt-get install docker-registry)")
         _write_config(srv, readonly)
         with open(srv.log_file, "ab") as log:
             process = subprocess.Popen(
@@ -108,6 +118,27 @@ def start(address: str, directory: Path | None = None, *, readonly: bool = False
             time.sleep(0.1)
         stop(srv.address, srv.directory)
         raise Retryable(f"the registry did not answer on {srv.address} within {START_TIMEOUT:g}s")
+
+
+def _port_free(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, int(port)))
+        except OSError:
+            return False
+        return True
+
+
+def ensure_running(address: str, directory: Path | None = None) -> Server:
+    """For builds and pulls: the configured registry must already answer. It is never started
+    here, so a registry the operator stopped stays stopped (`conveyor registry start` and the
+    demo start it; `start` refuses an address someone else holds)."""
+    srv = server(address, directory)
+    if Client(srv.address).is_up():
+        return srv
+    raise Retryable(f"the embedded registry on {srv.address} is not running; start it with "
+                    "`conveyor registry start`")
 
 
 def stop(address: str, directory: Path | None = None) -> bool:

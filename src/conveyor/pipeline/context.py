@@ -15,6 +15,7 @@ from typing import Any
 from conveyor.config.model import Config, Pipeline
 from conveyor.errors import ConveyorError
 from conveyor.images import builder as images
+from conveyor.images import instance
 
 Progress = Callable[[str], None]
 
@@ -50,9 +51,10 @@ class StageContext:
         return found
 
     def session_labels(self, stage: str) -> dict[str, str]:
-        """Labels on every container a stage starts, so cleanup can find them all."""
-        return {"conveyor.stage": stage, "conveyor.session": f"{stage}-{os.getpid()}-"
-                f"{self.service}-{self.revision[:12]}"}
+        """Labels on every container a stage starts, so cleanup can find them all (and only
+        this instance's: the session names the instance too)."""
+        return {"conveyor.stage": stage, "conveyor.session": f"{stage}-{instance.instance_id()}-"
+                f"{os.getpid()}-{self.service}-{self.revision[:12]}", **instance.labels()}
 
     def report(self, name: str) -> Path:
         self.reports.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from conveyor.config.model import Pipeline
 from conveyor.errors import ConveyorError
 from conveyor.images import builder as images
-from conveyor.images import containers, engine
+from conveyor.images import containers, engine, instance
 from conveyor.pipeline import reports
 from conveyor.pipeline.context import StageContext
 
@@ -79,7 +79,7 @@ def _start(ctx: StageContext, pipeline: Pipeline, image: images.Image,
     reference = images.ensure_local(image, ctx.config.settings, ctx.progress)
     env = fill(pipeline.integration.env, addresses, f"{pipeline.file}: integration.env")
     port = containers.free_port()
-    name = f"conveyor-{stage}-{pipeline.name}-{port}"
+    name = f"conveyor-{instance.instance_id()}-{stage}-{pipeline.name}-{port}"
     ctx.progress(f"{stage}: starting {pipeline.name} {reference} on 127.0.0.1:{port}")
     started = containers.start(reference, name, port, env=env,
                                labels={**labels, "conveyor.service": pipeline.name})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from conveyor.config.model import Config
 from conveyor.errors import ConveyorError
+from conveyor.promotion import identity
 from conveyor.promotion.promote import promote
 from conveyor.records import ledger
 
@@ -22,7 +23,12 @@ def branch_of(ref: bytes | str) -> str | None:
 
 def after_pipeline(config: Config, *, service: str, digest: str, revision: str,
                    ref: bytes | str, repository: str) -> None:
-    """Promote `digest` as far as the automatic environments go; report, never raise."""
+    """Promote `digest` as far as the automatic environments go.
+
+    A refusal or failure is raised (the run then exits `PROMOTION_FAILED`, and the ledger
+    already holds the failed attempt); a branch that may not promote, a manual environment
+    or a freeze are reported and end the walk normally.
+    """
     branch = branch_of(ref)
     if branch is None or not config.settings.may_promote(branch):
         print(f"{service}: {ref!r} is not a branch allowed to promote; no promotion")
@@ -37,7 +43,8 @@ def after_pipeline(config: Config, *, service: str, digest: str, revision: str,
             return
         try:
             promote(config, service, env.name, central_url=repository, digest=digest,
-                    actor=ACTOR, automatic=True, branch=branch, wait=True)
+                    actor=identity.system(ACTOR), automatic=True, branch=branch, wait=True)
         except ConveyorError as exc:
             print(f"{service}: not promoted to {env.name} (revision {revision[:12]}): {exc}")
-            return
+            raise ConveyorError(f"{service}: automatic promotion to {env.name} failed: "
+                                f"{str(exc).splitlines()[0]}") from None

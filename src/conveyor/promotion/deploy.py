@@ -20,9 +20,9 @@ from typing import Any
 import docker.errors
 
 from conveyor.config.model import Config, Environment, Pipeline
-from conveyor.errors import ConveyorError, Refusal
+from conveyor.errors import ConfigError, ConveyorError, Refusal
 from conveyor.images import builder as images
-from conveyor.images import containers, engine, registry
+from conveyor.images import containers, engine, instance, registry
 from conveyor.promotion import overlays
 from conveyor.util import proc
 
@@ -46,7 +46,8 @@ class Plan:
 
 
 def container_name(environment: str, service: str) -> str:
-    return f"conveyor-{environment}-{service}"
+    """Per instance: two Conveyor homes on one daemon never replace each other's services."""
+    return f"conveyor-{instance.instance_id()}-{environment}-{service}"
 
 
 def offsets(config: Config) -> dict[str, int]:
@@ -75,7 +76,7 @@ def plan(config: Config, environment: str, pipeline: Pipeline,
     """What the rendered Deployment of `pipeline` asks to run, made concrete for this host."""
     deployment = overlays.find(documents, "Deployment", pipeline.name)
     if deployment is None:
-        raise ConveyorError(f"k8s/overlays/{environment} renders no Deployment {pipeline.name}")
+        raise ConfigError(f"k8s/overlays/{environment} renders no Deployment {pipeline.name}")
     spec = deployment["spec"]
     container = spec["template"]["spec"]["containers"][0]
     env: dict[str, str] = {}
@@ -164,8 +165,15 @@ def swap(config: Config, env: Environment, plan_: Plan) -> str:
         old.stop(timeout=10)
         old.rename(parked)
     try:
+        if not containers.port_is_free(listen):
+            # someone else's process or container: a clear error, never a quiet share
+            raise ConveyorError(f"{env.name}: port {listen} for {plan_.service} is held by "
+                                "something that is not this Conveyor instance's container; "
+                                "free it or change environments."
+                                f"{env.name}.port_base in conveyor.toml")
         running = containers.start(plan_.image, name, listen, env=plan_.env,
-                                   command=plan_.command or None, labels=labels(plan_))
+                                   command=plan_.command or None, labels=labels(plan_),
+                                   restart=True)
         containers.wait_healthy(running, plan_.health, timeout=HEALTH_TIMEOUT)
     except BaseException:
         containers.remove(name)

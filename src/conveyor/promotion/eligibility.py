@@ -22,7 +22,9 @@ class Request:
     verified_in_previous: bool  # deployed and verified in the previous environment
     approval_required: bool = False
     approver: str | None = None
+    approver_authorised: bool = True  # the approver is in the environment's approvers
     override_reason: str | None = None  # an explicit, recorded skip of the previous env
+    override_authorised: bool = True  # the actor may override into this environment
     rollback: bool = False
     verified_here_before: bool = False  # for rollback: this digest once served here
     automatic: bool = False  # the automatic path (after a pipeline)
@@ -81,12 +83,22 @@ def is_promotable(request: Request) -> Decision:
     elif request.previous_environment and not request.verified_in_previous:
         gap = f"not verified in {request.previous_environment} (the previous environment)"
         if request.override_reason and not request.automatic:
-            overridden.append(f"{gap}: {request.override_reason}")
+            if request.override_authorised:
+                overridden.append(f"{gap}: {request.override_reason}")
+            else:
+                missing.append(f"{gap}; the override is refused: the actor is not among "
+                               f"{request.environment}'s overriders (conveyor.toml "
+                               f"environments.{request.environment}.overriders, else approvers)")
         else:
             missing.append(f"{gap}; use --override --reason TEXT to skip it")
 
-    if request.approval_required and not request.rollback and not request.approver:
-        missing.append(f"approval: {request.environment} needs an approver "
-                       "(--approve, --approver NAME or CONVEYOR_APPROVER)")
+    if request.approval_required and not request.rollback:
+        if not request.approver:
+            missing.append(f"approval: {request.environment} needs an approver (--approve, "
+                           "or the Jenkins input step)")
+        elif not request.approver_authorised:
+            missing.append(f"approval: {request.approver} is not among {request.environment}'s "
+                           f"approvers (conveyor.toml environments.{request.environment}"
+                           ".approvers)")
 
     return Decision(not missing, tuple(missing), tuple(overridden))

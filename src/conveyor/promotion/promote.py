@@ -11,8 +11,6 @@ the push restores the previous digest in git and in the environment.
 from __future__ import annotations
 
 import functools
-import getpass
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from conveyor.config.model import Config, Environment, Pipeline
 from conveyor.errors import ConveyorError, Refusal, Retryable
 from conveyor.git import central
 from conveyor.images import builder as images
-from conveyor.promotion import deploy, eligibility, overlays, verify
+from conveyor.promotion import converge, deploy, eligibility, identity, overlays, verify
 from conveyor.records import evidence, ledger
 from conveyor.util.crashpoints import crash_point
 from conveyor.util.locks import environment_lock
@@ -44,14 +42,27 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+Who = identity.Actor | str | None
+
+
 def actor_name() -> str:
-    return os.environ.get("CONVEYOR_ACTOR") or getpass.getuser()
+    """The operating-system account running this process; never a variable the caller sets."""
+    return identity.current().name
+
+
+def as_actor(who: Who, default: identity.Actor | None = None) -> identity.Actor | None:
+    """An in-process caller may name an actor (tests, automatic promotion); the CLI passes
+    `identity.current()` or the Jenkins-authenticated user, never a declared name."""
+    if isinstance(who, str):
+        return identity.Actor(who, "named")
+    return who if who is not None else default
 
 
 def gather(config: Config, pipeline: Pipeline, env: Environment, digest: str, *,
            approver: str | None = None, override_reason: str | None = None,
            rollback: bool = False, automatic: bool = False,
-           branch: str | None = None) -> eligibility.Request:
+           branch: str | None = None, approver_authorised: bool = True,
+           override_authorised: bool = True) -> eligibility.Request:
     """The facts the promotion rule needs, read from the evidence and promotion records."""
     previous = config.settings.previous_environment(env.name)
     latest = evidence.latest_by_stage(evidence.for_digest(digest))
@@ -64,6 +75,7 @@ def gather(config: Config, pipeline: Pipeline, env: Environment, digest: str, *,
         verified_in_previous=bool(previous) and ledger.is_verified(
             pipeline.name, previous.name if previous else "", digest),
         approval_required=env.approval, approver=approver, override_reason=override_reason,
+        approver_authorised=approver_authorised, override_authorised=override_authorised,
         rollback=rollback, verified_here_before=ledger.is_verified(pipeline.name, env.name,
                                                                   digest),
         automatic=automatic, environment_automatic=env.automatic, branch=branch,
@@ -76,10 +88,12 @@ def gather(config: Config, pipeline: Pipeline, env: Environment, digest: str, *,
 
 
 def promote(config: Config, service: str, environment: str, *, central_url: str,
-            digest: str | None = None, from_env: str | None = None, actor: str | None = None,
-            approver: str | None = None, override_reason: str | None = None,
+            digest: str | None = None, from_env: str | None = None, actor: Who = None,
+            approver: Who = None, override_reason: str | None = None,
             rollback: bool = False, automatic: bool = False, branch: str | None = None,
-            wait: bool = False, progress: Progress = print) -> Outcome:
+            wait: bool = False, progress: Progress = print,
+            extra_approvers: tuple[str, ...] = ()) -> Outcome:
+    """`extra_approvers`: names allowed besides conveyor.toml's lists (the demo's own user)."""
     pipeline = config.pipeline(service)
     env = config.settings.environment(environment)
     if digest is not None:
@@ -90,7 +104,15 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
         config.settings.environment(from_env)
     if override_reason is not None and not override_reason.strip():
         raise Refusal("--override needs a non-empty --reason")
-    actor = actor or actor_name()
+    who = as_actor(actor, identity.current())
+    assert who is not None
+    approved_by = as_actor(approver)
+    authority = {
+        "approver_authorised": approved_by is not None and identity.may_approve(
+            approved_by, env, extra_approvers),
+        "override_authorised": identity.may_override(who, env, extra_approvers),
+    }
+    actor, approver = who.name, (approved_by.name if approved_by else None)
     settings = config.settings
     started = time.monotonic()
     with environment_lock(env.name, wait=wait):
@@ -114,7 +136,7 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
             return outcome
         request = gather(config, pipeline, env, digest, approver=approver,
                          override_reason=override_reason, rollback=rollback,
-                         automatic=automatic, branch=branch)
+                         automatic=automatic, branch=branch, **authority)
         decision = eligibility.is_promotable(request)
         if not decision.allowed:
             raise Refusal(decision.explain(request))
@@ -122,28 +144,46 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
             progress(f"override recorded: {'; '.join(decision.overridden)} (by {actor})")
         outcome.timings["decision"] = time.monotonic() - started
 
+        # What this service needs must run as pinned first, or its readiness never passes.
+        needs = [n for n in config.in_dependency_order(pipeline.integration.needs)
+                 if n != service]
+        if needs:
+            broken = [c for c in converge.converge_locked(
+                config, env, checkout, services=needs, actor=actor, progress=progress)
+                if c.action == "failed"]
+            if broken:
+                raise ConveyorError(f"cannot promote {service} to {env.name}: what it needs "
+                                    "does not run as pinned: "
+                                    + "; ".join(c.line() for c in broken))
+
         mark = time.monotonic()
         changed = overlays.set_pin(checkout, env.name, settings, pipeline, digest)
         plan = deploy.plan(config, env.name, pipeline,
                            overlays.render_and_validate(checkout, env.name))
         rendered = time.monotonic() - mark
-        mark = time.monotonic()
-        deploy.prepare(config, env, plan, progress)  # pulled and healthy before publishing
-        outcome.timings["prepare"] = time.monotonic() - mark
-
-        mark = time.monotonic()
         revision = _revision(digest)
+        # Recorded before the trial deploy, so a digest that never gets healthy is a visible
+        # `failed` outcome (ledger, status, the demo), not an attempt that left no trace.
         record = ledger.start(service=service, environment=env.name, digest=digest,
                               previous=current, revision=revision, actor=actor,
                               approver=approver, reason=override_reason, rollback=rollback)
         outcome.record_id = record
+        mark = time.monotonic()
+        try:
+            deploy.prepare(config, env, plan, progress)  # pulled and healthy before publishing
+        except BaseException:
+            ledger.advance(record, "failed")
+            raise
+        outcome.timings["prepare"] = time.monotonic() - mark
+
+        mark = time.monotonic()
         crash_point("promote-before-push")
         try:
             message = _message(pipeline, env, digest, request, approver, actor,
                                override_reason, rollback)
             recheck = functools.partial(_decide, config, pipeline, env, digest, approver=approver,
                                         override_reason=override_reason, rollback=rollback,
-                                        automatic=automatic, branch=branch)
+                                        automatic=automatic, branch=branch, **authority)
             outcome.commit_id = (_publish(config, checkout, env, pipeline, digest, message,
                                           recheck, progress)
                                  if changed else central.head(checkout))
