@@ -303,3 +303,14 @@ def test_install_follows_core_hooks_path(monorepo: Monorepo) -> None:
     result = monorepo.push("main")
     assert b"conveyor: gateway" in result.stderr
     assert len(monorepo.wait_delivered(2)) == 2
+
+
+def test_a_push_with_a_broken_configuration_is_refused_with_the_key(central: Monorepo) -> None:
+    central.push("main")
+    central.wait_delivered(2)
+    text = (central.work / "pipelines/gateway.toml").read_text()
+    central.commit({"pipelines/gateway.toml": text.replace("depends_on", "dependencies")})
+    result = central.push("main", check=False)
+    assert result.returncode != 0
+    assert (b"refused refs/heads/main: pipelines/gateway.toml: service.dependencies: unknown "
+            b"key; did you mean `depends_on`?") in result.stderr

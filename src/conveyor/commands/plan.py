@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         return run_each(args, repo, old, new, ref, config)
     update = RefUpdate(old, new, os.fsencode(ref))
     with Detector(repo) as detector:
-        detection = detector.detect(update, args.push_option, config)
+        detection = detector.detect(update, args.push_option, config,
+                                    uncommitted=args.config is not None)
     config = config or (None if git.is_zero(new) else snapshot.load(repo, new))
     triggers = triggers_for(detection, str(repo))
     calls = [describe_call(config.settings, t) for t in triggers] if config else []
@@ -104,7 +105,8 @@ def run_each(args: argparse.Namespace, repo: Path, old: str, new: str, ref: str,
     with Detector(repo) as detector:
         for parent, commit in pushes(repo, old, new):
             update = RefUpdate(parent, commit, os.fsencode(ref))
-            results.append((commit, detector.detect(update, args.push_option, config)))
+            results.append((commit, detector.detect(update, args.push_option, config,
+                                                    uncommitted=args.config is not None)))
     if args.json:
         print_json([{"commit": commit, "parent": d.update.old, "note": d.note,
                      "services_total": d.services_total,

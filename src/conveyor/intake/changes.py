@@ -117,7 +117,10 @@ class Detector:
         self.close()
 
     def detect(self, update: RefUpdate, options: Sequence[str] = (),
-               config: Config | None = None) -> Detection:
+               config: Config | None = None, uncommitted: bool = False) -> Detection:
+        """`config`: use it instead of the configuration at `update.new`; `uncommitted`: it
+        is not in the history at all (`plan --config`), so a pipeline file missing at the
+        base does not mean its service was just added."""
         if is_zero(update.new):
             return Detection(update, (), 0, "deleted: nothing to build")
         plan = Plan.of(config) if config is not None else self._plans.at(update.new)
@@ -143,7 +146,7 @@ class Detector:
         base, why = self._base(update, branch, plan.default_branch)
         if base is None:
             return self._everything(update, plan, why)
-        return self._compare(update, plan, base, why)
+        return self._compare(update, plan, base, why, uncommitted)
 
     def _base(self, update: RefUpdate, branch: str, default: str) -> tuple[str | None, str]:
         """The revision to compare with, or None and why everything builds."""
@@ -168,14 +171,15 @@ class Detector:
                          for name, _file, paths in plan.services)
         return Detection(update, affected, len(plan.services), reason)
 
-    def _compare(self, update: RefUpdate, plan: Plan, base: str, why: str) -> Detection:
+    def _compare(self, update: RefUpdate, plan: Plan, base: str, why: str,
+                 uncommitted: bool = False) -> Detection:
         affected, differs = [], {}  # path -> changed between base and new (paths are shared)
         for name, file, paths in plan.services:
             for p, _role in paths:
                 if p not in differs:
                     differs[p] = self.oid(base, p) != self.oid(update.new, p)
             changed = [(p, role) for p, role in paths if differs[p]]
-            if self.oid(base, file) is None:
+            if not uncommitted and self.oid(base, file) is None:
                 changed.insert(0, (file, "owned"))
                 reason = f"{file} added"
             else:
