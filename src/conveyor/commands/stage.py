@@ -80,10 +80,11 @@ def run(args: argparse.Namespace) -> int:
         passed, digest_seen = _promote_stage(loaded, root, service, args.env, digest), digest
         name = f"{PROMOTE} {args.env}"
     else:
-        if jenkins_trigger:
+        if jenkins_trigger:  # the run the dispatcher recorded for this trigger
             run_id: str | None = jenkins_builds.run_id(jenkins_trigger)
-        else:
-            run_id = pipeline_run.run_id_for(trigger_id) if trigger_id else None
+        else:  # a build started by hand in Jenkins has its tag; a local call its trigger
+            run_id = os.environ.get("BUILD_TAG") or (
+                pipeline_run.run_id_for(trigger_id) if trigger_id else None)
         ctx = StageContext(
             config=loaded, repo=root, workspace=root, service=service, revision=revision,
             reports=reports, ref=os.environ.get("REF", ""), run_id=run_id,
