@@ -207,10 +207,6 @@ def _render(root: ET.Element) -> str:
     return "<?xml version='1.1' encoding='UTF-8'?>\n" + ET.tostring(root, encoding="unicode")
 
 
-def _strip_declaration(xml: str) -> str:
-    return xml.split("?>", 1)[-1].strip() if xml.lstrip().startswith("<?xml") else xml.strip()
-
-
 # ---------------------------------------------------------------- folders (cloudbees-folder)
 
 
