@@ -30,7 +30,7 @@ from conveyor.images import base as base_image
 from conveyor.images import containers, registry_server
 from conveyor.intake import install as hook_install
 from conveyor.intake import outbox as spool
-from conveyor.promotion import deploy, status
+from conveyor.promotion import converge, deploy, identity, status
 from conveyor.promotion import promote as promotion
 from conveyor.records import ledger, runs
 
@@ -68,6 +68,15 @@ def up(source: Path, progress: Progress = print, *, dashboard: bool = True) -> R
     progress(f"base image: {base_image.ensure(base_image.default_recipe_dir(source), progress)}")
     central, work = _central_repository(progress), _work_clone(source, progress)
     result = Result(central)
+    if git.run(central, "rev-parse", "--verify", "-q", "refs/heads/main", check=False).ok:
+        # a rerun: whatever happened to the containers meanwhile, run what the overlays pin
+        progress("converging every environment to what the central repository pins")
+        changes = converge.converge(config.load_dir(work), str(central),
+                                    actor=identity.current().name,
+                                    progress=lambda line: progress(f"  {line}"))
+        for change in changes:
+            if change.action == "redeployed":
+                progress(f"  {change.line()}")
 
     progress("push 1: the monorepo as it is committed")
     first = _push(work, central, progress)
@@ -197,12 +206,15 @@ def _drive_to_production(work: Path, central: Path, push: Push, progress: Progre
         if env.automatic:
             continue
         for service, digest in digests.items():
-            approver = f"{getpass.getuser()} (demo)"
-            progress(f"{service} → {env.name}: approving explicitly as {approver!r}; in a team "
-                     f"this is `conveyor promote {service} --to {env.name} --approve` by a "
-                     "release manager, or the Jenkins input step")
+            me = identity.current()
+            progress(f"{service} → {env.name}: approving explicitly as the local account "
+                     f"{me.name!r}, which the demo adds to {env.name}'s approvers for itself "
+                     f"(conveyor.toml names {', '.join(env.approvers) or 'nobody'}); in a team "
+                     f"this is `conveyor promote {service} --env {env.name} --approve` by a "
+                     "listed release manager, or the Jenkins input step")
             promotion.promote(loaded, service, env.name, central_url=str(central),
-                              digest=digest, actor=approver, approver=approver, wait=True,
+                              digest=digest, actor=me, approver=me, wait=True,
+                              extra_approvers=(me.name,),
                               progress=lambda line: progress(f"  {line}"))
             result.production[service] = digest
 
@@ -246,9 +258,24 @@ def _wait_for_promotion(service: str, env: str, digest: str, progress: Progress,
         newest = ledger.history(service, env)[:1]
         if newest and newest[0].digest == digest and newest[0].phase in ("failed",
                                                                           "rolled-back"):
-            raise ConveyorError(f"{service}: automatic promotion to {env} {newest[0].phase}")
+            raise ConveyorError(f"{service}: automatic promotion to {env} {newest[0].phase}"
+                                f"{_promotion_reason(service)}")
         time.sleep(1)
     raise ConveyorError(f"{service}: not verified in {env} after {timeout:g}s")
+
+
+def _promotion_reason(service: str) -> str:
+    """The line the run's log gives for a failed automatic promotion, if there is one."""
+    run = runs.latest(service)
+    if run is None or not run["url"]:
+        return ""
+    for log in sorted(Path(run["url"]).glob("*.log"), key=lambda p: p.stat().st_mtime,
+                      reverse=True):
+        lines = [line for line in log.read_text(errors="replace").splitlines()
+                 if "not promoted to" in line or "automatic promotion" in line]
+        if lines:
+            return f": {lines[-1].strip()} (log: {log})"
+    return f" (logs in {run['url']})"
 
 
 def _say_what_stayed(data: dict[str, object], progress: Progress) -> None:
@@ -283,6 +310,10 @@ def _dashboard_pid_file() -> Path:
 
 def _start_dashboard(work: Path, central: Path) -> str:
     _stop_dashboard()
+    address = f"127.0.0.1:{DASHBOARD_PORT}"
+    if not containers.port_is_free(DASHBOARD_PORT):
+        return (f"not started: {address} is held by another process (another instance's "
+                "dashboard?); run `conveyor dashboard --port N` on a free port")
     log = open(folder() / "dashboard.log", "ab")  # noqa: SIM115 - handed to the child
     child = subprocess.Popen(
         [sys.executable, "-m", "conveyor", "dashboard", "--port", str(DASHBOARD_PORT),
@@ -290,11 +321,11 @@ def _start_dashboard(work: Path, central: Path) -> str:
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         env={**os.environ, "CONVEYOR_HOME": str(state.home())})
     _dashboard_pid_file().write_text(f"{child.pid}\n")
-    address = f"127.0.0.1:{DASHBOARD_PORT}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and child.poll() is None:
         try:
-            if containers.is_healthy(address, "/healthz"):
+            # healthy *and* our child still alive: never another process's answer
+            if containers.is_healthy(address, "/healthz") and child.poll() is None:
                 return f"http://{address}/ (pid {child.pid}; `conveyor demo --clean` stops it)"
         except OSError:
             time.sleep(0.3)

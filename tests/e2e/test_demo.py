@@ -13,8 +13,8 @@ import pytest
 
 from conveyor import demo
 from conveyor.config import model as config
-from conveyor.images import containers, engine
-from conveyor.promotion import status
+from conveyor.images import containers, engine, instance
+from conveyor.promotion import deploy, status
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,8 +47,21 @@ def test_the_demo_takes_both_services_to_production_and_rebuilds_only_what_chang
         assert any(line.startswith("password-strength: the same digest") for line in lines)
         calls = [line for line in lines if line.startswith("POST http://127.0.0.1:")]
         assert "'password123': score 0" in calls[0] and "': score 4" in calls[1]
+
+        # Issue 12 #1: remove the test environment's containers by hand, run it again: it
+        # converges (dependencies first) instead of waiting out a timeout.
+        for service in ("gateway", "password-strength"):
+            containers.remove(deploy.container_name("test", service))
+        again: list[str] = []
+        demo.up(REPO, progress=again.append, dashboard=False)
+        assert any("password-strength" in line and "redeployed" in line for line in again)
+        data = status.collect(config.load_dir(demo.folder() / "work"), str(result.central))
+        for service in data["services"].values():
+            for cell in service["environments"].values():
+                assert cell["running"] == cell["pinned"] and not cell["drift"]
     finally:
         demo.clean(REPO, progress=lines.append)
-    leftover = engine.client().containers.list(all=True, filters={"label": "conveyor.env"})
+    leftover = engine.client().containers.list(all=True, filters={"label": [
+        "conveyor.env", f"{instance.LABEL}={instance.instance_id()}"]})
     assert leftover == []
-    assert not containers.is_running("conveyor-production-gateway")
+    assert not containers.is_running(deploy.container_name("production", "gateway"))
