@@ -225,11 +225,17 @@ class Monorepo:
 
 @pytest.fixture
 def monorepo(tmp_path: Path, registry_address: str) -> Monorepo:
+    return make_monorepo(tmp_path, registry_address)
+
+
+def make_monorepo(tmp_path: Path, registry_address: str,
+                  port_bases: dict[str, int] | None = None) -> Monorepo:
     central = tmp_path / "central.git"
     root = tmp_path / "checkout"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(central)], check=True)
     subprocess.run(["git", "init", "--quiet", "-b", "main", str(root)], check=True)
-    _write(root, fixture_files(registry_address))
+    _write(root, fixture_files(registry_address, port_bases))
     git(root, "add", ".")
     git(root, "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid", "commit", "-qm",
         "fixture monorepo")

@@ -19,7 +19,15 @@ from conveyor.promotion import automatic as autopromote
 from conveyor.promotion import deploy, history, status
 from conveyor.records import ledger
 
-from .conftest import SERVICE, Images, Monorepo, git, give_evidence
+from .conftest import (
+    PORT_BASES,
+    SERVICE,
+    Images,
+    Monorepo,
+    git,
+    give_evidence,
+    make_monorepo,
+)
 from .test_flow import answer, pinned, promote
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -197,3 +205,41 @@ def test_resume_finishes_a_published_promotion_and_abandons_an_unpublished_one(
     newest = history.collect(monorepo.config, str(monorepo.central), SERVICE, "test")[0]
     assert (newest["digest"], newest["phase"]) == (
         (images.good2, "verified") if finished else (images.good2, "abandoned"))
+
+
+def promotion_in(repo: Monorepo, digest: str) -> None:
+    from conveyor.promotion import promote as promotion
+
+    promotion.promote(repo.config, SERVICE, "test", central_url=str(repo.central),
+                      digest=digest, actor="alice")
+
+
+def test_two_instances_run_side_by_side_and_clean_only_their_own(
+        monorepo: Monorepo, images: Images, clean_containers: None, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12 #4: two CONVEYOR_HOMEs on one daemon; removal by label touches only one."""
+    give_evidence(images.good)
+    promote(monorepo, "test", images.good)
+    first = deploy.container_name("test", SERVICE)
+
+    other_home = tmp_path / "other-home"
+    monkeypatch.setenv("CONVEYOR_HOME", str(other_home))
+    shifted = {env: port + 300 for env, port in PORT_BASES.items()}
+    other = make_monorepo(tmp_path / "other", images.registry, shifted)
+    give_evidence(images.good2)
+    try:
+        promotion_in(other, images.good2)
+        second = deploy.container_name("test", SERVICE)
+        assert second != first
+        assert containers.is_running(first) and containers.is_running(second)
+        # the second instance may neither remove nor replace the first one's container
+        with pytest.raises(Exception, match="belongs to"):
+            containers.remove(first)
+        same_ports = make_monorepo(tmp_path / "clash", images.registry, PORT_BASES)
+        with pytest.raises(Exception, match="held by something"):
+            promotion_in(same_ports, images.good2)
+        removed = containers.remove_labelled({"conveyor.service": SERVICE})
+        assert first not in removed and containers.is_running(first)
+        assert not containers.is_running(second)
+    finally:
+        containers.remove_labelled({"conveyor.service": SERVICE})
