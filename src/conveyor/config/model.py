@@ -129,6 +129,7 @@ class Environment:
     port_base: int
     cluster_context: str | None
 
+    overriders: tuple[str, ...] = ()  # who may --override into it (none: its approvers)
 
 @dataclass(frozen=True)
 class Jenkins:
@@ -414,8 +415,8 @@ def load_settings(source: Source) -> Settings:
         if not ENV_NAME.match(name):
             raise envs_table.fail("order", f"{name!r} is not a valid environment name")
         env = envs_table.table(name)
-        env.check_known("requires", "automatic", "approval", "approvers", "port_base",
-                        "cluster_context")
+        env.check_known("requires", "automatic", "approval", "approvers", "overriders",
+                        "port_base", "cluster_context")
         requires = env.strings("requires", STAGE_NAMES)
         for stage in requires:
             if stage not in STAGE_NAMES:
@@ -427,6 +428,7 @@ def load_settings(source: Source) -> Settings:
             approval=env.flag("approval", index == len(order) - 1),
             approvers=env.strings("approvers", ()),
             port_base=env.integer("port_base", 20000 + 1000 * index),
+            overriders=env.strings("overriders", ()),
             cluster_context=env.optional_str("cluster_context"),
         ))
 
