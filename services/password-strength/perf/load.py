@@ -39,19 +39,26 @@ class Result:
 
 
 def run(address: str, method: str, payload: bytes, concurrency: int, duration_s: float,
-        max_requests: int) -> Result:
+        max_requests: int, connections: int = 1) -> Result:
+    """`connections` > 1 spreads the callers over that many HTTP/2 connections, as many
+    clients would; with several server processes on the port each gets its share."""
     check_loopback(address)
     duration_s = min(duration_s, MAX_DURATION_S)
     tickets = itertools.count()
     budget = min(max_requests, MAX_REQUESTS)
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors = [0] * concurrency
-    with grpc.insecure_channel(address) as channel:
-        grpc.channel_ready_future(channel).result(timeout=30)
-        call = channel.unary_unary(method)  # no serializers: bytes in, bytes out
+    # A local subchannel pool per channel: otherwise equal channels share one connection.
+    channels = [grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+                for _ in range(max(connections, 1))]
+    try:
+        for channel in channels:
+            grpc.channel_ready_future(channel).result(timeout=30)
+        calls = [ch.unary_unary(method) for ch in channels]  # no serializers: raw bytes
         deadline = time.perf_counter() + duration_s
 
         def worker(slot: int) -> None:
+            call = calls[slot % len(calls)]
             mine = latencies[slot]
             while next(tickets) < budget:
                 started = time.perf_counter()
@@ -70,6 +77,9 @@ def run(address: str, method: str, payload: bytes, concurrency: int, duration_s:
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - began
+    finally:
+        for channel in channels:
+            channel.close()
     merged = sorted(itertools.chain.from_iterable(latencies))
     count = len(merged)
     return Result(requests=count, errors=sum(errors), seconds=round(elapsed, 3),
@@ -111,12 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--password", default="correct horse battery staple")
     args = parser.parse_args(argv)
     if not args.addr:
         parser.error("--addr (or PASSWORD_STRENGTH_ADDR) is required")
     result = run(args.addr, EVALUATE, evaluate_payload(args.password), args.concurrency,
-                 args.duration, args.requests)
+                 args.duration, args.requests, args.connections)
     print(json.dumps(asdict(result)))
     return 1 if result.errors else 0
 

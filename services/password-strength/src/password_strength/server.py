@@ -2,15 +2,21 @@
 
 Health (grpc.health.v1) and reflection are served next to PasswordStrength. SIGTERM/SIGINT
 drain: health turns NOT_SERVING first, so balancers stop sending, then in-flight calls get
-GRACE_SECONDS to finish.
+GRACE_SECONDS to finish. With PROCESSES > 1 (default: one per core) that many server processes
+share the port and the parent forwards the signal to each.
+
+Load shedding: each process admits at most MAX_IN_FLIGHT calls at a time; gRPC refuses the
+next one at once with RESOURCE_EXHAUSTED ("Concurrent RPC limit exceeded!") before it is
+queued, so under overload admitted calls keep their latency and the rest can retry elsewhere.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
-import sys
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -18,8 +24,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from password_strength import logs, processes, service, settings, stubs
 from password_strength import model as model_file
-from password_strength import service, settings, stubs
 from password_strength.estimator import Estimator
 
 log = logging.getLogger("password_strength")
@@ -36,12 +42,14 @@ class Running:
         self.server.stop(grace).wait()
 
 
-def start(config: settings.Settings, estimator: Estimator) -> Running:
+def start(config: settings.Settings, estimator: Estimator, reuse_port: bool = False) -> Running:
     pb2, _ = stubs.load()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
-                         options=[("grpc.so_reuseport", 0)])
-    server.add_generic_rpc_handlers(
-        (service.handler(service.PasswordStrengthService(estimator, pb2)),))
+                         options=[("grpc.so_reuseport", int(reuse_port))],
+                         maximum_concurrent_rpcs=config.max_in_flight)
+    servicer = service.PasswordStrengthService(estimator, pb2, service.info(config,
+                                                                           estimator.model))
+    server.add_generic_rpc_handlers((service.handler(servicer),))
     checker = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(checker, server)
     reflection.enable_server_reflection(
@@ -69,27 +77,56 @@ def _bind(server: grpc.Server, config: settings.Settings) -> int:
     return port
 
 
+def serve(config: settings.Settings, learned: model_file.Model, reuse_port: bool,
+          ready: Callable[[], None] = lambda: None) -> int:
+    """Serve in this process until SIGTERM/SIGINT, then drain; returns the exit code."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    running = start(config, Estimator(learned), reuse_port)
+    log.info("serving", extra={"fields": {
+        "service": service.SERVICE_NAME, "address": f"{config.host}:{running.port}",
+        "tls": config.uses_tls, "model_sha256": learned.sha256,
+        "max_in_flight": config.max_in_flight, "workers": config.workers}})
+    ready()
+    stop.wait()
+    log.info("draining", extra={"fields": {"grace_seconds": config.grace_seconds}})
+    running.drain(config.grace_seconds)
+    log.info("stopped")
+    return 0
+
+
+def serve_group(config: settings.Settings, learned: model_file.Model) -> int:
+    """PROCESSES forked servers on one port; the parent forwards SIGTERM and waits."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    def child(port: int, ready: Callable[[], None]) -> int:
+        return serve(dataclasses.replace(config, port=port), learned, True, ready)
+
+    group = processes.ServerGroup(config.host, config.port, config.processes, child)
+    log.info("started", extra={"fields": {"processes": group.pids, "port": group.port}})
+    while not stop.is_set():
+        if group.wait_any(timeout=0.5):
+            log.error("a server process exited; stopping the others")
+            group.stop(config.grace_seconds)
+            return 1
+    return group.stop(config.grace_seconds)
+
+
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     try:
         config = settings.from_env()
+        logs.configure(config.log_level)
         learned = model_file.load(config.model_path)
     except (settings.SettingsError, model_file.ModelError) as exc:
         log.error("%s", exc)
         return 2
-    running = start(config, Estimator(learned))
-    log.info("serving %s on %s (%s, model %s)", service.SERVICE_NAME,
-             f"{config.host}:{running.port}", "tls" if config.uses_tls else "plaintext",
-             learned.sha256[:12])
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
-    log.info("draining for up to %gs", config.grace_seconds)
-    running.drain(config.grace_seconds)
-    log.info("stopped")
-    return 0
+    if config.processes == 1:
+        return serve(config, learned, reuse_port=False)
+    return serve_group(config, learned)
 
 
 if __name__ == "__main__":

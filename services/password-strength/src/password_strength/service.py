@@ -8,15 +8,17 @@ with a clear message instead of grpc's generic "Exception deserializing request"
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError
 
-from password_strength import limits
+from password_strength import limits, settings
 from password_strength.estimator import Estimate, Estimator
+from password_strength.model import Model
 
 SERVICE_NAME = "passwordstrength.v1.PasswordStrength"
 log = logging.getLogger(__name__)
@@ -31,10 +33,23 @@ UNPARSEABLE_MESSAGE = ("request is not a valid protobuf message; password and us
                        "must be valid UTF-8 strings")
 
 
+def info(config: settings.Settings, model: Model) -> dict[str, Any]:
+    """What GetMetadata answers: the model's hash and the training data's versions."""
+    data = model.meta.get("data", {})
+    return {"model_sha256": model.sha256,
+            "training_data": {str(k): str(v) for k, v in (data or {}).items()},
+            "max_in_flight": config.max_in_flight}
+
+
 class PasswordStrengthService:
-    def __init__(self, estimator: Estimator, pb2: ModuleType) -> None:
+    def __init__(self, estimator: Estimator, pb2: ModuleType,
+                 metadata: Mapping[str, Any] | None = None) -> None:
         self.estimator = estimator
         self.pb2 = pb2
+        self.metadata = pb2.Metadata(**(metadata or {}))
+
+    def GetMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        return self.metadata
 
     def Evaluate(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         _reject_unparseable(request, context)
@@ -75,13 +90,50 @@ def handler(service: PasswordStrengthService) -> grpc.GenericRpcHandler:
     pb2 = service.pb2
     methods = {
         "Evaluate": grpc.unary_unary_rpc_method_handler(
-            service.Evaluate, request_deserializer=_tolerant(pb2.EvaluateRequest),
+            _logged("Evaluate", service.Evaluate),
+            request_deserializer=_tolerant(pb2.EvaluateRequest),
             response_serializer=pb2.EvaluateResponse.SerializeToString),
         "EvaluateBatch": grpc.unary_unary_rpc_method_handler(
-            service.EvaluateBatch, request_deserializer=_tolerant(pb2.EvaluateBatchRequest),
+            _logged("EvaluateBatch", service.EvaluateBatch),
+            request_deserializer=_tolerant(pb2.EvaluateBatchRequest),
             response_serializer=pb2.EvaluateBatchResponse.SerializeToString),
+        "GetMetadata": grpc.unary_unary_rpc_method_handler(
+            _logged("GetMetadata", service.GetMetadata),
+            request_deserializer=pb2.GetMetadataRequest.FromString,
+            response_serializer=pb2.Metadata.SerializeToString),
     }
     return grpc.method_handlers_generic_handler(SERVICE_NAME, methods)
+
+
+Method = Callable[[Any, grpc.ServicerContext], Any]
+
+
+def _logged(name: str, method: Method) -> Method:
+    """One JSON line per call at DEBUG: method, status, milliseconds, and the number of
+    passwords; never a password, a prefix of one, or a user input."""
+    def call(request: Any, context: grpc.ServicerContext) -> Any:
+        if not log.isEnabledFor(logging.DEBUG):
+            return method(request, context)
+        started = time.perf_counter()
+        code = "OK"
+        try:
+            return method(request, context)
+        except Exception:
+            code = (context.code() or grpc.StatusCode.UNKNOWN).name  # type: ignore[attr-defined]
+            raise
+        finally:
+            log.debug("request", extra={"fields": {
+                "method": name, "code": code,
+                "ms": round((time.perf_counter() - started) * 1e3, 3),
+                "passwords": _count(request)}})
+    return call
+
+
+def _count(request: Any) -> int:
+    if request is UNPARSEABLE:
+        return 0
+    passwords = getattr(request, "passwords", None)
+    return len(passwords) if passwords is not None else int(hasattr(request, "password"))
 
 
 def _tolerant(message: Any) -> Callable[[bytes], Any]:

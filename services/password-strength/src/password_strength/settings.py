@@ -22,7 +22,10 @@ class Settings:
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None  # set: clients must present a certificate (mTLS)
     grace_seconds: float = 10.0
-    workers: int = 8
+    workers: int = 4  # threads per process; scoring holds the GIL, so more do not help
+    processes: int = 1  # server processes sharing the port (SO_REUSEPORT)
+    max_in_flight: int = 32  # per process; beyond it calls get RESOURCE_EXHAUSTED at once
+    log_level: str = "INFO"
 
     @property
     def address(self) -> str:
@@ -49,8 +52,23 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
         tls_key_file=key,
         tls_client_ca_file=client_ca,
         grace_seconds=_number(env, "GRACE_SECONDS", 10.0, float, 0.0, 300.0),
-        workers=_number(env, "WORKERS", 8, int, 1, 256),
+        workers=_number(env, "WORKERS", 4, int, 1, 256),
+        processes=_number(env, "PROCESSES", default_processes(), int, 1, 64),
+        max_in_flight=_number(env, "MAX_IN_FLIGHT", 32, int, 1, 100_000),
+        log_level=_level(env.get("LOG_LEVEL", "INFO")),
     )
+
+
+def default_processes() -> int:
+    """One server process per core this process may run on."""
+    return max(len(os.sched_getaffinity(0)), 1)
+
+
+def _level(raw: str) -> str:
+    level = raw.strip().upper() or "INFO"
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"LOG_LEVEL={raw!r} is not DEBUG, INFO, WARNING or ERROR")
+    return level
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

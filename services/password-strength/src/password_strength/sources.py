@@ -50,6 +50,25 @@ def load(inputs: Path, max_rank: int = FXA_MAX_RANK,
     return Corpus(ranked=ranked, words=words, diceware=diceware)
 
 
+def versions(inputs: Path) -> dict[str, str]:
+    """The versions of every training input, recorded in the model file's metadata."""
+    from importlib import metadata
+
+    found = {}
+    for package in (FXA_LIST.parts[0], "/".join(ZXCVBN_TS.parts[:2])):
+        try:
+            manifest = json.loads((inputs / package / "package.json").read_text("utf-8"))
+            found[package] = str(manifest.get("version", "unknown"))
+        except (OSError, ValueError):
+            found[package] = "unknown"
+    for dist in ("zxcvbn", "Django"):
+        try:
+            found[dist.lower()] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist.lower()] = "unknown"
+    return found
+
+
 def read_fxa(path: Path, max_rank: int | None = None) -> tuple[list[str], frozenset[str]]:
     """Ranks 1..100,000 with the held-out ranks blanked (kept in place so ranks stay true)."""
     train: list[str] = []

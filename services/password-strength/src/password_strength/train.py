@@ -86,7 +86,7 @@ def train(inputs: Path, scale: float = 1.0, seed: int = SEED,
     corpus = corpus or sources.load(inputs)
     examples = examples_from(corpus, scale, seed)
     meta: dict[str, object] = {"examples": len(examples), "leaked": len(corpus.ranked),
-                               "scale": scale, "seed": seed}
+                               "scale": scale, "seed": seed, "data": sources.versions(inputs)}
     return fit(examples, meta, corpus.diceware)
 
 
