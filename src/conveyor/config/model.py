@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConfigError as BaseConfigError
+from conveyor.errors import Refusal, UsageError
 from conveyor.git import plumbing as git
 
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -23,7 +24,7 @@ ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 STAGE_NAMES = ("build", "unit", "integration", "performance")
 
 
-class ConfigError(ConveyorError):
+class ConfigError(BaseConfigError):
     def __init__(self, file: str, key: str, message: str) -> None:
         super().__init__(f"{file}: {key}: {message}" if key else f"{file}: {message}")
 
@@ -128,8 +129,8 @@ class Environment:
     approvers: tuple[str, ...]
     port_base: int
     cluster_context: str | None
-
     overriders: tuple[str, ...] = ()  # who may --override into it (none: its approvers)
+
 
 @dataclass(frozen=True)
 class Jenkins:
@@ -178,7 +179,7 @@ class Settings:
             if env.name == name:
                 return env
         known = ", ".join(e.name for e in self.environments)
-        raise ConveyorError(f"unknown environment {name!r} (known: {known})")
+        raise Refusal(f"unknown environment {name!r} (known: {known})")
 
     def previous_environment(self, name: str) -> Environment | None:
         names = [e.name for e in self.environments]
@@ -266,12 +267,12 @@ class Config:
 
     def pipeline(self, name: str) -> Pipeline:
         if not SERVICE_NAME.match(name or ""):
-            raise ConveyorError(f"not a service name: {name!r}")
+            raise Refusal(f"not a service name: {name!r}")
         try:
             return self.pipelines[name]
         except KeyError:
             known = ", ".join(sorted(self.pipelines)) or "none"
-            raise ConveyorError(f"unknown service {name!r} (known: {known})") from None
+            raise Refusal(f"unknown service {name!r} (known: {known})") from None
 
 
 # ---------------------------------------------------------------- loading
@@ -427,8 +428,8 @@ def load_settings(source: Source) -> Settings:
             automatic=env.flag("automatic", index < len(order) - 1),
             approval=env.flag("approval", index == len(order) - 1),
             approvers=env.strings("approvers", ()),
-            port_base=env.integer("port_base", 20000 + 1000 * index),
             overriders=env.strings("overriders", ()),
+            port_base=env.integer("port_base", 20000 + 1000 * index),
             cluster_context=env.optional_str("cluster_context"),
         ))
 
@@ -594,6 +595,6 @@ def find_root(start: str | os.PathLike[str] | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / "conveyor.toml").is_file():
             return folder
-    raise ConveyorError("no conveyor.toml here or above: run this inside the monorepo "
+    raise UsageError("no conveyor.toml here or above: run this inside the monorepo "
                         "(or pass --repo)")
 

@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from conveyor.config.model import Settings
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConfigError, ConveyorError
 from conveyor.executors import Executor, Trigger
 
 CLASSES = {
@@ -20,7 +20,7 @@ def create(settings: Settings, repository: str) -> Executor:
     try:
         module_name, class_name = CLASSES[settings.executor]
     except KeyError:
-        raise ConveyorError(f"{settings.file}: executor.kind: unknown executor "
+        raise ConfigError(f"{settings.file}: executor.kind: unknown executor "
                             f"{settings.executor!r}") from None
     try:
         cls = getattr(importlib.import_module(module_name), class_name)

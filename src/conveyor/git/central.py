@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from conveyor import state
-from conveyor.errors import ConveyorError, Refusal, Retryable
+from conveyor.errors import ConfigError, Refusal, Retryable, UsageError
 from conveyor.git import plumbing as git
 
 REJECTED = re.compile(r"non-fast-forward|fetch first|\[rejected\]|failed to update ref|"
@@ -24,7 +24,7 @@ def default_url(repo_root: str | os.PathLike[str]) -> str:
     result = git.run(repo_root, "remote", "get-url", "origin", check=False)
     url = result.text().strip()
     if not result.ok or not url:
-        raise ConveyorError(f"{repo_root} has no origin remote: pass --central PATH_OR_URL")
+        raise UsageError(f"{repo_root} has no origin remote: pass --central PATH_OR_URL")
     if "://" not in url and not os.path.isabs(url) and ":" not in url:
         url = os.path.normpath(os.path.join(os.fspath(repo_root), url))
     return url
@@ -40,7 +40,7 @@ def sync(url: str, branch: str, purpose: str) -> Path:
     path = clone_dir(url, purpose)
     if not (path / ".git").is_dir():
         if path.exists():
-            raise ConveyorError(f"{path} exists but is not a clone; remove it")
+            raise Refusal(f"{path} exists but is not a clone; remove it")
         result = git.run(path.parent, "clone", "--quiet", "--no-checkout", "--", url,
                          path.name, check=False, timeout=300)
         if not result.ok:
@@ -70,7 +70,7 @@ def fetch(path: Path, branch: str) -> None:
 def identity_env(identity: str) -> dict[str, str]:
     match = re.fullmatch(r"\s*(.+?)\s*<([^<>]+)>\s*", identity)
     if not match:
-        raise ConveyorError(f"policy.promotion_identity {identity!r} is not 'Name <email>'")
+        raise ConfigError(f"policy.promotion_identity {identity!r} is not 'Name <email>'")
     name, email = match.groups()
     return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
             "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}

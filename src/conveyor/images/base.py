@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConfigError, ConveyorError, Refusal
 from conveyor.images import engine
 from conveyor.util import proc
 
@@ -76,7 +76,7 @@ def host_mirror(suite: str) -> str:
             parts = line.split()
             if len(parts) >= 3 and parts[0] == "deb" and parts[2] == suite:
                 return parts[1]
-    raise ConveyorError(f"no apt source for {suite!r} on this machine; set mirror in the recipe")
+    raise ConfigError(f"no apt source for {suite!r} on this machine; set mirror in the recipe")
 
 
 def ensure(recipe_dir: Path, progress: Callable[[str], None] = print) -> str:
@@ -85,7 +85,7 @@ def ensure(recipe_dir: Path, progress: Callable[[str], None] = print) -> str:
     if engine.image_exists(recipe.tag):
         return recipe.tag
     if shutil.which("debootstrap") is None:
-        raise ConveyorError("debootstrap is not installed (run scripts/install.sh)")
+        raise Refusal("debootstrap is not installed (run scripts/install.sh)")
     mirror = host_mirror(recipe.suite) if recipe.mirror == "host" else recipe.mirror
     progress(f"making base image {recipe.tag} with debootstrap ({recipe.suite}, {mirror}); "
              "this takes about a minute, once")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from conveyor.config import keys
 from conveyor.config.model import Config, Pipeline, Settings
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConfigError
 from conveyor.git import plumbing as git
 from conveyor.git import trees as snapshot
 from conveyor.images import npm_inputs
@@ -30,7 +30,7 @@ def ca_bundle(settings: Settings) -> bytes:
         try:
             return Path(settings.ca_bundle).read_bytes()
         except OSError as exc:
-            raise ConveyorError(f"conveyor.toml: build.ca_bundle: cannot read: {exc}") from None
+            raise ConfigError(f"conveyor.toml: build.ca_bundle: cannot read: {exc}") from None
     return SYSTEM_CA_BUNDLE.read_bytes() if SYSTEM_CA_BUNDLE.is_file() else b""
 
 
@@ -47,7 +47,7 @@ def make(repo: str | os.PathLike[str], revision: str, config: Config, pipeline: 
     covered = [path for path, _role in keys.source_paths(config, pipeline)]
     paths = existing_paths(repo, revision, covered)
     if not paths:
-        raise ConveyorError(f"{pipeline.name}: none of its paths exist at {revision[:12]}")
+        raise ConfigError(f"{pipeline.name}: none of its paths exist at {revision[:12]}")
     archive = git.run(repo, "archive", "--format=tar", revision, "--", *paths,
                       timeout=300).stdout
     mtime = git.commit_time(repo, revision)
@@ -60,7 +60,7 @@ def make(repo: str | os.PathLike[str], revision: str, config: Config, pipeline: 
             handle = source.extractfile(member) if member.isfile() else None
             target.addfile(member, handle)
         if pipeline.dockerfile not in names:
-            raise ConveyorError(f"{pipeline.file}: image.dockerfile {pipeline.dockerfile} is "
+            raise ConfigError(f"{pipeline.file}: image.dockerfile {pipeline.dockerfile} is "
                                 f"not part of the service's paths at {revision[:12]}")
         _add(target, CA_BUNDLE_PATH, ca_bundle(settings), mtime)
         for spec in pipeline.npm_inputs:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from conveyor import state
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConfigError, ConveyorError, Refusal
 from conveyor.util import locks, proc
 
 NPM_TIMEOUT = 300.0
@@ -25,7 +25,7 @@ def package_name(spec: str) -> str:
     head, at, _version = spec[1:].partition("@")
     name = spec[0] + head if at else spec
     if not name or ".." in name.split("/") or name.count("/") > (1 if name[0] == "@" else 0):
-        raise ConveyorError(f"not an npm package spec: {spec!r}")
+        raise ConfigError(f"not an npm package spec: {spec!r}")
     return name
 
 
@@ -37,7 +37,7 @@ def fetch(spec: str) -> Path:
         if tarballs:
             return tarballs[0]
         if shutil.which("npm") is None:
-            raise ConveyorError(f"npm is needed to fetch {spec} (apt-get install npm)")
+            raise Refusal(f"npm is needed to fetch {spec} (apt-get install npm)")
         scratch = folder / "incoming"
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir()

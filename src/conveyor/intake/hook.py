@@ -34,7 +34,7 @@ import os
 import sys
 import time
 
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConveyorError, UsageError
 from conveyor.git import spawn as hook_git
 from conveyor.git.spawn import Repo
 from conveyor.intake.ref_updates import RefUpdate, parse_updates
@@ -293,7 +293,7 @@ def run(name: str, repo: Repo, data: bytes, env: Mapping[str, str], out: IO[byte
         return post_receive(repo, data, env, out, deadline)
     if name == "pre-receive":
         return pre_receive(repo, data, env, out)
-    raise ConveyorError(f"unknown hook {name!r} (post-receive, pre-receive)")
+    raise UsageError(f"unknown hook {name!r} (post-receive, pre-receive)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from conveyor import state
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConveyorError, Refusal
 from conveyor.git import plumbing as git
 from conveyor.intake.changes import RefUpdate
 from conveyor.intake.outbox import Outbox
@@ -50,7 +50,7 @@ def install(repo: str | os.PathLike[str]) -> list[str]:
     """Install both shims; returns what was done, one line each."""
     bare = Path(repo).resolve()
     if git.run(bare, "rev-parse", "--is-bare-repository", check=False).text().strip() != "true":
-        raise ConveyorError(f"{bare}: not a bare git repository")
+        raise Refusal(f"{bare}: not a bare git repository")
     hooks_dir = Path(git.output(bare, "rev-parse", "--git-path", "hooks"))
     hooks_dir = hooks_dir if hooks_dir.is_absolute() else bare / hooks_dir
     hooks_dir.mkdir(exist_ok=True)
@@ -60,7 +60,7 @@ def install(repo: str | os.PathLike[str]) -> list[str]:
         if target.exists() and MARKER not in target.read_bytes():
             kept = hooks_dir / f"{hook}.local"
             if kept.exists():
-                raise ConveyorError(f"{target} and {kept} both exist: merge them first")
+                raise Refusal(f"{target} and {kept} both exist: merge them first")
             os.replace(target, kept)
             done.append(f"kept the existing {hook} as {kept.name}")
         temp = hooks_dir / f".{hook}.conveyor.tmp"

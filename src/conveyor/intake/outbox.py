@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - a Python without it
     import sqlite3  # type: ignore[no-redef]
 from collections.abc import Sequence
 
-from conveyor.errors import ConveyorError, Retryable
+from conveyor.errors import ConveyorError, Refusal, Retryable
 from conveyor.intake.ref_updates import RefUpdate, Value
 
 TYPE_CHECKING = False  # not typing's: importing typing costs a push milliseconds
@@ -297,7 +297,7 @@ class Outbox:
     def get(self, trigger_id_: str) -> Row:
         rows = self._rows("WHERE trigger_id = ?", (trigger_id_,))
         if not rows:
-            raise ConveyorError(f"no trigger {trigger_id_!r} in {path(self.repo)}")
+            raise Refusal(f"no trigger {trigger_id_!r} in {path(self.repo)}")
         return rows[0]
 
     def due(self, now: float) -> list[Row]:

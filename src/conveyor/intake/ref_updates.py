@@ -7,7 +7,7 @@ gives, without importing dataclasses: that import alone costs a push millisecond
 
 from __future__ import annotations
 
-from conveyor.errors import ConveyorError
+from conveyor.errors import Refusal
 
 
 class Value:
@@ -61,7 +61,7 @@ def parse_updates(data: bytes) -> list[RefUpdate]:
         old, sep1, rest = line.partition(b" ")
         new, sep2, ref = rest.partition(b" ")
         if not (sep1 and sep2 and ref and _is_oid(old) and _is_oid(new)):
-            raise ConveyorError(f"malformed ref update line: {line!r}")
+            raise Refusal(f"malformed ref update line: {line!r}")
         updates.append(RefUpdate(old.decode(), new.decode(), ref))
     return updates
 

@@ -15,7 +15,7 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import MethodDescriptor
 
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConfigError, ConveyorError
 from conveyor.util import proc
 
 
@@ -30,7 +30,7 @@ def request_bytes(address: str, method: str, payload: str,
     try:
         json_format.Parse(payload or "{}", message)
     except json_format.ParseError as exc:
-        raise ConveyorError(f"performance.payload does not fit {method}: {exc}") from None
+        raise ConfigError(f"performance.payload does not fit {method}: {exc}") from None
     data: bytes = message.SerializeToString()
     return data
 

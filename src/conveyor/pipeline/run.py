@@ -18,7 +18,7 @@ from typing import TextIO
 from conveyor import state
 from conveyor.config import model as config_module
 from conveyor.config.stages import STAGES
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConveyorError, Refusal
 from conveyor.git import plumbing as git
 from conveyor.git import workspace
 from conveyor.pipeline import queue as run_queue
@@ -62,7 +62,7 @@ def run(repo: Path, service: str, revision: str | None = None, *, trigger_id: st
     """Run the pipeline of `service`; 0 when every stage passed, else the failing stage's code."""
     commit = git.rev_parse(repo, revision or "HEAD")
     if commit is None:
-        raise ConveyorError(f"{repo}: no commit {revision or 'HEAD'}")
+        raise Refusal(f"{repo}: no commit {revision or 'HEAD'}")
     if ref is None:
         ref = _current_ref(repo) if revision is None else ""
     config = config_module.load_commit(repo, commit)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from conveyor.config.stages import STAGES
-from conveyor.errors import ConveyorError
+from conveyor.errors import UsageError
 from conveyor.images import builder as images
 from conveyor.pipeline import integration as integration_stage
 from conveyor.pipeline import performance as performance_stage
@@ -48,7 +48,7 @@ def run(ctx: StageContext, stage: str) -> StageResult:
     returns a failed result, which is recorded as failed evidence.
     """
     if stage not in RUNNERS:
-        raise ConveyorError(f"unknown stage {stage!r} (stages: {', '.join(STAGES)})")
+        raise UsageError(f"unknown stage {stage!r} (stages: {', '.join(STAGES)})")
     ctx.progress(f"== {ctx.service}: stage {stage} at {ctx.revision[:12]}")
     with terminated_as_interrupt():
         result = RUNNERS[stage](ctx)

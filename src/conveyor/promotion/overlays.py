@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from conveyor.config.model import Pipeline, Settings
-from conveyor.errors import ConveyorError, Refusal
+from conveyor.errors import ConfigError, Refusal
 from conveyor.records.evidence import check_digest
 from conveyor.util import atomic, proc
 
@@ -43,9 +43,9 @@ def parse(text: bytes | str, where: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ConveyorError(f"{where}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ConveyorError(f"{where}: must be a mapping")
+        raise ConfigError(f"{where}: must be a mapping")
     return data
 
 
@@ -56,7 +56,7 @@ def dump(data: dict[str, Any]) -> bytes:
 def read(root: str | os.PathLike[str], environment: str) -> dict[str, Any]:
     path = kustomization_path(root, environment)
     if not path.is_file():
-        raise ConveyorError(f"{relative_path(environment)}: no overlay for {environment}")
+        raise ConfigError(f"{relative_path(environment)}: no overlay for {environment}")
     return parse(path.read_bytes(), relative_path(environment))
 
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from conveyor.config.model import Config, Pipeline
-from conveyor.errors import ConveyorError, Retryable
+from conveyor.errors import ConfigError, ConveyorError, Retryable
 from conveyor.git import plumbing as git
 from conveyor.git import workspace
 from conveyor.promotion import deploy
@@ -31,7 +31,7 @@ def test_env(config: Config, environment: str, pipeline: Pipeline) -> dict[str, 
     def resolve(match: re.Match[str]) -> str:
         name = pipeline.name if match.group(1) == "self" else match.group(1)
         if name not in config.pipelines:
-            raise ConveyorError(f"{pipeline.file}: integration.test_env: unknown service {name!r}")
+            raise ConfigError(f"{pipeline.file}: integration.test_env: unknown service {name!r}")
         return deploy.address(config, environment, name)
 
     return {k: PLACEHOLDER.sub(resolve, v) for k, v in pipeline.integration.test_env.items()}
@@ -52,7 +52,7 @@ def _run(config: Config, environment: str, pipeline: Pipeline, checkout: Path, *
          digest: str, revision: str | None) -> None:
     tests = checkout / pipeline.integration.tests
     if not tests.is_dir():
-        raise ConveyorError(f"{pipeline.file}: integration.tests {pipeline.integration.tests!r} "
+        raise ConfigError(f"{pipeline.file}: integration.tests {pipeline.integration.tests!r} "
                             "does not exist in the central repository")
     env: Mapping[str, str] = {**os.environ, **test_env(config, environment, pipeline),
                               "CONVEYOR_ENV": environment, "PYTHONDONTWRITEBYTECODE": "1"}

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from conveyor.errors import ConveyorError, Retryable
+from conveyor.errors import ConveyorError, Refusal, Retryable
 
 GRACE_SECONDS = 5.0
 
@@ -49,7 +49,7 @@ def run(
             start_new_session=True,
         )
     except FileNotFoundError as exc:
-        raise ConveyorError(f"{argv[0]}: command not found") from exc
+        raise Refusal(f"{argv[0]}: command not found") from exc
     try:
         stdout, stderr = process.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:
