@@ -221,6 +221,7 @@ def test_two_instances_run_side_by_side_and_clean_only_their_own(
     give_evidence(images.good)
     promote(monorepo, "test", images.good)
     first = deploy.container_name("test", SERVICE)
+    home = os.environ["CONVEYOR_HOME"]
 
     other_home = tmp_path / "other-home"
     monkeypatch.setenv("CONVEYOR_HOME", str(other_home))
@@ -243,3 +244,4 @@ def test_two_instances_run_side_by_side_and_clean_only_their_own(
         assert not containers.is_running(second)
     finally:
         containers.remove_labelled({"conveyor.service": SERVICE})
+        monkeypatch.setenv("CONVEYOR_HOME", home)  # so clean_containers removes `first`
