@@ -177,15 +177,12 @@ class Plans:
     def _write(self, key: str, plan: Plan) -> None:
         if self.folder is None:
             return
-        target = os.path.join(self.folder, f"{key}.marshal")
-        temp = f"{target}.{os.getpid()}.{id(plan)}.tmp"
+        from conveyor.util import atomic
+
         try:  # best effort: a cache that cannot be written only costs time
             os.makedirs(self.folder, mode=0o700, exist_ok=True)
-            with open(temp, "wb") as handle:
-                marshal.dump({**plan.as_data(), "code": self._stamp_now()}, handle)
-            os.replace(temp, target)
+            data = marshal.dumps({**plan.as_data(), "code": self._stamp_now()})
+            atomic.write_bytes(os.path.join(self.folder, f"{key}.marshal"), data, 0o600,
+                               durable=False)
         except (OSError, ValueError):
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
+            pass

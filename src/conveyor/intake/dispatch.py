@@ -9,13 +9,11 @@ Transient failures (`Retryable`, unexpected errors) are retried with exponential
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from conveyor.config import snapshot
@@ -26,6 +24,7 @@ from conveyor.git import plumbing as git
 from conveyor.intake import detect as intake
 from conveyor.intake.changes import Detection, Detector
 from conveyor.intake.outbox import Outbox, Received, Row, directory
+from conveyor.util import locks
 from conveyor.util.crashpoints import crash_point
 
 log = logging.getLogger(__name__)
@@ -128,23 +127,12 @@ def drain(repo: str, outbox: Outbox, once: bool) -> None:
 # ---------------------------------------------------------------- one per repository
 
 
-@contextmanager
-def exclusive(repo: str | os.PathLike[str]) -> Iterator[bool]:
-    """flock on `<bare>/conveyor/dispatch.lock`: True if this process got it."""
+def exclusive(repo: str | os.PathLike[str]) -> AbstractContextManager[bool]:
+    """flock on `<bare>/conveyor/dispatch.lock`: True if this process got it (its pid is
+    written there, for operators and tests)."""
     folder = directory(repo)
     folder.mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(folder / "dispatch.lock", os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())  # who holds it, for operators and tests
-        yield True
-    finally:
-        os.close(fd)
+    return locks.attempt(folder / "dispatch.lock")
 
 
 def run(repo: str | os.PathLike[str], once: bool = False) -> int:

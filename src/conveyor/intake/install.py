@@ -19,6 +19,7 @@ from conveyor.errors import ConveyorError, Refusal
 from conveyor.git import plumbing as git
 from conveyor.intake.changes import RefUpdate
 from conveyor.intake.outbox import Outbox
+from conveyor.util import atomic
 
 HOOKS = ("pre-receive", "post-receive")
 MARKER = b"conveyor-shim"
@@ -63,10 +64,7 @@ def install(repo: str | os.PathLike[str]) -> list[str]:
                 raise Refusal(f"{target} and {kept} both exist: merge them first")
             os.replace(target, kept)
             done.append(f"kept the existing {hook} as {kept.name}")
-        temp = hooks_dir / f".{hook}.conveyor.tmp"
-        temp.write_text(render(hook))
-        temp.chmod(0o755)
-        os.replace(temp, target)
+        atomic.write_text(target, render(hook), 0o755)
         done.append(f"installed {target}")
     git.run(bare, "config", "receive.advertisePushOptions", "true")
     # Byte-compile the package now: where PYTHONDONTWRITEBYTECODE is set, every push would

@@ -85,12 +85,12 @@ def view_of_blob(repo: Repo, blob: str, env: Mapping[str, str] | None = None) ->
     if code != 0:
         raise ConveyorError(f"cannot read conveyor.toml ({blob[:12]})")
     view = View.of(_settings_of(raw))  # the slow part, once per distinct conveyor.toml
+    from conveyor.util import atomic
+
     try:  # best effort: a cache that cannot be written only costs time
         os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
-        temp = f"{cache}.{os.getpid()}.tmp"
-        with open(temp, "wb") as handle:
-            marshal.dump({**view.as_dict(), "code": stamp}, handle)
-        os.replace(temp, cache)
+        atomic.write_bytes(cache, marshal.dumps({**view.as_dict(), "code": stamp}), 0o600,
+                           durable=False)
     except OSError:
         pass
     return view

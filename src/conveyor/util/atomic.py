@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     PathLike = str | os.PathLike[str]
 
 
-def write_bytes(path: PathLike, data: bytes, mode: int = 0o644) -> None:
+def write_bytes(path: PathLike, data: bytes, mode: int = 0o644, durable: bool = True) -> None:
+    """Replace `path` with `data`. durable=False (caches: losing one costs only time) skips
+    the fsyncs, which a push would otherwise wait for; the file is still never torn."""
     target = os.fspath(path)
     directory, name = os.path.split(target)
     directory = directory or "."
@@ -29,7 +31,8 @@ def write_bytes(path: PathLike, data: bytes, mode: int = 0o644) -> None:
             while view:
                 view = view[os.write(fd, view):]
             os.fchmod(fd, mode)  # exactly `mode`, whatever the umask
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(temp, target)
@@ -39,11 +42,12 @@ def write_bytes(path: PathLike, data: bytes, mode: int = 0o644) -> None:
         except FileNotFoundError:
             pass
         raise
-    sync_directory(directory)
+    if durable:
+        sync_directory(directory)
 
 
-def write_text(path: PathLike, text: str, mode: int = 0o644) -> None:
-    write_bytes(path, text.encode("utf-8"), mode)
+def write_text(path: PathLike, text: str, mode: int = 0o644, durable: bool = True) -> None:
+    write_bytes(path, text.encode("utf-8"), mode, durable)
 
 
 def sync_directory(directory: PathLike) -> None:
