@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from aiohttp import web
 
-from . import config
+from . import config, logs
 from .access_log import AccessLogger
 from .app import create_app
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in logs.LEVELS:
+        print(f"gateway: LOG_LEVEL must be one of {', '.join(logs.LEVELS)} (got {level!r})",
+              file=sys.stderr)
+        return 2
+    logs.configure(level)
     try:
         settings = config.from_env()
     except config.ConfigError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
-    logging.getLogger("gateway").info(
-        "listening on %s:%d, password-strength at %s (%s)", settings.host, settings.port,
-        settings.backend_addr, "tls" if settings.backend_tls_ca else "plaintext")
+    logging.getLogger("gateway").info("listening", extra={"fields": {
+        "address": f"{settings.host}:{settings.port}", "backend": settings.backend_addr,
+        "tls": settings.backend_tls_ca is not None}})
     # run_app turns SIGTERM into a graceful stop: stop accepting, let in-flight requests
     # finish for up to shutdown_timeout, then run cleanup (which closes the gRPC channel).
     web.run_app(create_app(settings), host=settings.host, port=settings.port,

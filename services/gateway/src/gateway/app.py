@@ -86,8 +86,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except ApiError as exc:
         if exc.status >= 500:
-            log.warning("%s %s: %s (%s)", request.method, request.path, exc.code, exc.message)
-        return _error(exc.status, exc.code, exc.message)
+            log.warning("backend failure", extra={"fields": {
+                "method": request.method, "path": request.path, "code": exc.code,
+                "detail": exc.message}})
+        return _error(exc.status, exc.code, exc.message, exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects and the like are not errors
@@ -101,5 +103,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return _error(500, "internal", "internal error")
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def _error(status: int, code: str, message: str,
+           headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status,
+                             headers=headers)

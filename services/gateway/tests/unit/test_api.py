@@ -103,6 +103,7 @@ def test_batch_size_is_checked_before_the_backend() -> None:
 def test_backend_unavailable_is_503(code: grpc.StatusCode) -> None:
     async def scenario(client: TestClient, backend: FakeBackend) -> None:
         response = await client.post("/v1/password-strength", json={"password": "hunter22"})
+        assert response.headers["Retry-After"] == "1"
         await expect_error(response, 503, {grpc.StatusCode.UNAVAILABLE: "backend_unavailable",
                                            grpc.StatusCode.RESOURCE_EXHAUSTED:
                                            "backend_overloaded"}[code])

@@ -36,7 +36,7 @@ def free_port() -> int:
 def gateway_process(backend: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
-           "PASSWORD_STRENGTH_ADDR": backend,
+           "PASSWORD_STRENGTH_ADDR": backend, "LOG_LEVEL": "DEBUG",
            "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path])}
     process = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -73,11 +73,15 @@ def test_sigterm_drains_and_exits_cleanly_without_logging_passwords(
     with pytest.raises(urllib.error.HTTPError) as failure:
         urllib.request.urlopen(request, timeout=10)
     assert failure.value.code == 503
+    assert failure.value.headers["Retry-After"] == "1"
+    failure.value.close()  # its socket, else a ResourceWarning lands in a later test
 
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=20)
     assert process.returncode == 0, output
-    assert "/v1/password-strength 503" in output  # the access log has the path...
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert {"msg": "request", "path": "/v1/password-strength", "status": 503}.items() <= \
+        [e for e in lines if e["msg"] == "request"][-1].items()  # the access log has the path...
     assert SECRET not in output  # ...but neither the query string nor the body
 
 
