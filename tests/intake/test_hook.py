@@ -193,8 +193,35 @@ def test_only_the_promotion_identity_changes_production(central: Monorepo) -> No
         result.stderr)
     git(central.work, "commit", "-q", "--amend", "--no-edit", env=PROMOTER)
     assert b"promotion record" in central.push("main").stderr
-    central.commit({"k8s/overlays/production/kustomization.yaml": "images: [ok]\n"})
-    central.push("main", env={"CONVEYOR_PUSHER": "promotions@conveyor.invalid"})
+    # A variable the pusher sets is not an identity: without policy.pusher_variable the
+    # hook reads none, and the commit is judged by its committer.
+    central.commit({"k8s/overlays/production/kustomization.yaml": "images: [self-declared]\n"})
+    result = central.push("main", check=False,
+                          env={"CONVEYOR_PUSHER": "promotions@conveyor.invalid",
+                               "REMOTE_USER": "promotions@conveyor.invalid"})
+    assert result.returncode != 0 and b"may only be changed by" in result.stderr
+
+
+def test_with_an_authenticated_pusher_only_who_pushes_decides(central: Monorepo) -> None:
+    """policy.pusher_variable names where the git server puts the user it authenticated;
+    then a forged committer does not help, and an allowed pusher needs no special committer."""
+    toml = (central.work / "conveyor.toml").read_text()
+    central.commit({"conveyor.toml": toml.replace(
+        "[policy]\n", '[policy]\npusher_variable = "REMOTE_USER"\n')})
+    central.push("main")  # the first push seeds the repository and its policy
+    central.commit({"k8s/overlays/production/kustomization.yaml": "images: [forged]\n"},
+                   env=PROMOTER)  # the committer claims to be the promotion identity
+    forged = central.push("main", check=False, env={"REMOTE_USER": "mallory"})
+    assert forged.returncode != 0
+    assert b"may only be changed by promotions@conveyor.invalid (pushed by mallory)" in (
+        forged.stderr)
+    unauthenticated = central.push("main", check=False)
+    assert unauthenticated.returncode != 0
+    assert b"an unauthenticated pusher ($REMOTE_USER is not set)" in unauthenticated.stderr
+    git(central.work, "commit", "-q", "--amend", "--no-edit")  # committed by Dev now
+    allowed = central.push("main", check=False,
+                           env={"REMOTE_USER": "promotions@conveyor.invalid"})
+    assert allowed.returncode == 0, allowed.stderr
 
 
 def test_the_first_push_seeds_protected_history_but_later_branches_are_checked(

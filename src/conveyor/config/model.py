@@ -154,6 +154,7 @@ class Policy:
     protected_paths: Mapping[str, tuple[str, ...]]  # path prefix -> identities allowed
     ref_pattern: str  # allowed ref names (regex on the full ref)
     guard: bool = False  # pre-receive refuses pushes while the CI spool cannot be written
+    pusher_variable: str = ""  # where the git server names the authenticated pusher
 
 
 @dataclass(frozen=True)
@@ -476,6 +477,7 @@ def load_settings(source: Source) -> Settings:
             protected_paths={p: protected.strings(p) for p in protected.data},
             ref_pattern=policy.text("ref_pattern", r"^refs/(heads|tags)/[^\x00-\x1f\x7f]+$"),
             guard=policy.flag("guard", False),
+            pusher_variable=policy.text("pusher_variable", ""),
         ),
     )
 

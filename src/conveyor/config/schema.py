@@ -132,6 +132,9 @@ SETTINGS: tuple[Table, ...] = (
             "expression every pushed ref must match."),
         Key("guard", "flag", False, "Refuse pushes while the trigger outbox cannot be "
             "written."),
+        Key("pusher_variable", "text", "", "The environment variable in which your git server "
+            "passes the authenticated pusher to hooks (e.g. REMOTE_USER, GL_USERNAME); set, "
+            "it alone decides who may change protected paths (\"\": committer emails)."),
     )),
     Table("policy.protected_paths", "Path prefix = identities (emails) that alone may "
           "change it.", free="strings"),

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from conveyor.intake.ref_updates import RefUpdate
 
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # View gained pusher_variable
 ZERO = frozenset("0")
 # config's default policy.ref_pattern, checked without importing re (most pushes use it)
 DEFAULT_REF_PATTERN = r"^refs/(heads|tags)/[^\x00-\x1f\x7f]+$"
@@ -38,22 +38,25 @@ class View:
     """What pre-receive needs of conveyor.toml (a plain object: cheap to import and cache)."""
 
     def __init__(self, default_branch: str, ref_pattern: str,
-                 protected_paths: Mapping[str, Sequence[str]], guard: bool) -> None:
+                 protected_paths: Mapping[str, Sequence[str]], guard: bool,
+                 pusher_variable: str = "") -> None:
         self.default_branch = default_branch
         self.ref_pattern = ref_pattern
         self.protected_paths = {p: tuple(i) for p, i in protected_paths.items()}
         self.guard = guard
+        self.pusher_variable = pusher_variable
 
     @classmethod
     def of(cls, settings: Settings) -> View:
         return cls(settings.default_branch, settings.policy.ref_pattern,
-                   settings.policy.protected_paths, settings.policy.guard)
+                   settings.policy.protected_paths, settings.policy.guard,
+                   settings.policy.pusher_variable)
 
     def as_dict(self) -> dict[str, object]:
         return {"version": CACHE_VERSION, "default_branch": self.default_branch,
                 "ref_pattern": self.ref_pattern,
                 "protected_paths": {p: list(i) for p, i in self.protected_paths.items()},
-                "guard": self.guard}
+                "guard": self.guard, "pusher_variable": self.pusher_variable}
 
 
 def _is_zero(oid: str) -> bool:
@@ -78,7 +81,7 @@ def view_of_blob(repo: Repo, blob: str, env: Mapping[str, str] | None = None) ->
             data = marshal.loads(handle.read())  # load(file): many tiny reads
         if data.get("version") == CACHE_VERSION and data.get("code") == stamp:
             return View(data["default_branch"], data["ref_pattern"], data["protected_paths"],
-                        bool(data["guard"]))
+                        bool(data["guard"]), data["pusher_variable"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
         pass
     code, raw = hook_git.run(repo, "cat-file", "blob", blob, env=env)
@@ -226,11 +229,19 @@ def violations(repo: Repo, update: RefUpdate, view: View, env: Mapping[str, str]
                 f"{view.ref_pattern}"]
     if _is_zero(update.new) or not protect:
         return []
-    pusher = (env.get("REMOTE_USER") or env.get("CONVEYOR_PUSHER") or "").strip().lower()
     guarded = {prefix: {identity_email(i) for i in identities}
                for prefix, identities in view.protected_paths.items()}
-    guarded = {p: allowed for p, allowed in guarded.items()
-               if not (pusher and identity_email(pusher) in allowed)}
+    if view.pusher_variable:
+        # The git server authenticated the pusher: who pushes decides, and a committer
+        # field (anyone can write any) is not looked at.
+        pusher = identity_email(env.get(view.pusher_variable, ""))
+        guarded = {p: allowed for p, allowed in guarded.items() if pusher not in allowed}
+        if not guarded or not _log(repo, update, list(guarded), env):
+            return []
+        who = pusher or f"an unauthenticated pusher (${view.pusher_variable} is not set)"
+        return [f"refused {ref}: {prefix} may only be changed by {', '.join(sorted(allowed))}"
+                f" (pushed by {who})" for prefix, allowed in guarded.items()
+                if _log(repo, update, [prefix], env)][:1]
     if not guarded:
         return []
     # One walk for all the protected paths; almost always it finds nothing.

@@ -5,8 +5,8 @@ Sources, by where Conveyor runs:
   real uid, its groups from the group database), never an environment variable;
 - a Jenkins stage: the user Jenkins authenticated (the input step's `submitter`), handed over
   by the Jenkins code path through `from_jenkins`; Jenkins, not the caller, sets it;
-- the hooks on the central repository: the pusher the git server authenticated, read from the
-  variable the settings name (`from_pusher`; only hook code calls it).
+- the hooks on the central repository: the pusher the git server authenticated, read by
+  pre-receive (`intake.push_policy`) from the variable `policy.pusher_variable` names.
 
 `approvers` (per environment) and `overriders` are lists of user names and group names
 (`@group` or a bare name that matches a group); `may_approve` / `may_override` check them.
@@ -27,7 +27,7 @@ from conveyor.errors import Refusal
 @dataclass(frozen=True)
 class Actor:
     name: str
-    source: str  # os | jenkins | pusher | system
+    source: str  # os | jenkins | system
     groups: frozenset[str] = field(default_factory=frozenset)
 
     def __str__(self) -> str:
@@ -45,12 +45,6 @@ def from_jenkins(user_id: str) -> Actor:
     if not user_id or not user_id.strip():
         raise Refusal("Jenkins gave no authenticated user for this approval")
     return Actor(user_id.strip(), "jenkins")
-
-
-def from_pusher(variable: str) -> Actor | None:
-    """The pusher the git server authenticated, from the variable it sets (hooks only)."""
-    value = os.environ.get(variable, "").strip()
-    return Actor(value, "pusher") if value else None
 
 
 def system(name: str) -> Actor:
