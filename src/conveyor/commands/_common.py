@@ -36,10 +36,12 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 def add_env_option(parser: argparse.ArgumentParser, *, required: bool = True,
                    aliases: tuple[str, ...] = (), help: str = "the environment") -> None:
-    """`--env ENV`; `aliases` are older spellings, still accepted but not shown."""
-    parser.add_argument("--env", dest="environment", metavar="ENV", required=required, help=help)
+    """`--env ENV`; `aliases` are older spellings, still accepted but not shown (either one
+    satisfies `required`)."""
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--env", dest="environment", metavar="ENV", help=help)
     for alias in aliases:
-        parser.add_argument(alias, dest="environment", help=argparse.SUPPRESS)
+        group.add_argument(alias, dest="environment", metavar="ENV", help=argparse.SUPPRESS)
 
 
 def add_central_option(parser: argparse.ArgumentParser) -> None:

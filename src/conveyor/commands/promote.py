@@ -1,4 +1,4 @@
-"""`conveyor promote SERVICE --to ENV (--digest D | --from ENV)`."""
+"""`conveyor promote SERVICE --env ENV (--digest D | --from ENV | --resume) [--json]`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import argparse
 from conveyor.commands._common import (
     add_central_option,
     add_env_option,
+    add_json_option,
     add_repo_option,
     central_url,
     load_config,
+    print_json,
+    progress_printer,
 )
-from conveyor.errors import Refusal, UsageError
+from conveyor.errors import Refusal
 from conveyor.promotion import identity, resume
 from conveyor.promotion import promote as promotion
 
@@ -19,9 +22,7 @@ from conveyor.promotion import promote as promotion
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("promote", help="promote an image digest into an environment")
     parser.add_argument("service")
-    # required is checked in run(): argparse would demand --env even when --to was given
-    add_env_option(parser, required=False, aliases=("--to",),
-                   help="the environment to promote into (--to is the older spelling)")
+    add_env_option(parser, aliases=("--to",), help="the environment to promote into")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--resume", action="store_true",
                         help="finish (or abandon, if never published) a promotion a crash "
@@ -41,15 +42,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="wait for a promotion in progress instead of failing")
     add_central_option(parser)
     add_repo_option(parser)
+    add_json_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.environment:
-        raise UsageError("promote needs --env ENV (or --to ENV)")
     config = load_config(args)
     if args.resume:
-        resume.resume(config, args.service, args.environment, central_url=central_url(args))
+        resumed = resume.resume(config, args.service, args.environment,
+                                central_url=central_url(args), progress=progress_printer(args))
+        if args.json:
+            print_json(resumed)
         return 0
     if args.approver:
         raise Refusal("--approver NAME is not accepted: an approval is given by who runs the "
@@ -61,8 +64,11 @@ def run(args: argparse.Namespace) -> int:
     outcome = promotion.promote(
         config, args.service, args.environment, central_url=central_url(args),
         digest=args.digest, from_env=args.from_env, actor=actor, approver=approver,
-        override_reason=args.reason if args.override else None, wait=args.wait)
-    if outcome.timings:
+        override_reason=args.reason if args.override else None, wait=args.wait,
+        progress=progress_printer(args))
+    if args.json:
+        print_json(outcome)
+    elif outcome.timings:
         figures = ", ".join(f"{k} {v:.2f}s" for k, v in outcome.timings.items())
         print(f"{outcome.service} → {outcome.environment}: {outcome.status} ({figures})")
     return 0
