@@ -22,6 +22,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from conveyor.errors import ConveyorError, Retryable
 from conveyor.images import engine, instance
 
+# re-exported: the stages, the deployer and the tests pick container ports here (one definition)
+from conveyor.util.net import free_port as free_port
+
 HOST = "127.0.0.1"
 
 
@@ -31,13 +34,6 @@ class Running:
     container_id: str
     image: str
     address: str  # host:port on 127.0.0.1
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def port_is_free(port: int) -> bool:

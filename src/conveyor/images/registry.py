@@ -15,12 +15,12 @@ import requests
 
 from conveyor.config.model import Registry
 from conveyor.errors import ConveyorError, Refusal, Retryable
+from conveyor.util import net
 from conveyor.util.redact import register_secret
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 TIMEOUT = 10.0
-LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
 class Client:
@@ -28,8 +28,9 @@ class Client:
                  password: str | None = None) -> None:
         self.address = address
         self._auth = (username, password) if username and password else None
-        host = address.rsplit(":", 1)[0]
-        self.base_url = f"{'http' if host in LOOPBACK else 'https'}://{address}"
+        # plain HTTP on loopback only: anywhere else the credentials would cross a network
+        scheme = "http" if net.is_loopback(net.split_host(address)) else "https"
+        self.base_url = f"{scheme}://{address}"
 
     @classmethod
     def from_settings(cls, registry: Registry) -> Client:

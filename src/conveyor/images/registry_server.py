@@ -19,7 +19,7 @@ from pathlib import Path
 from conveyor import state
 from conveyor.errors import ConfigError, ConveyorError, Refusal, Retryable
 from conveyor.images.registry import Client
-from conveyor.util import locks
+from conveyor.util import locks, net
 
 BINARY = "/usr/bin/docker-registry"
 START_TIMEOUT = 20.0
@@ -28,7 +28,7 @@ STOP_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class Server:
-    address: str  # 127.0.0.1:port
+    address: str  # 127.0.0.1:port (a loopback IPv4 address)
     directory: Path  # config, data, pid file and log live here
 
     @property
@@ -59,9 +59,12 @@ class Server:
 
 def server(address: str, directory: Path | None = None) -> Server:
     host, _, port = address.rpartition(":")
-    if host not in ("127.0.0.1", "localhost") or not port.isdigit():
-        raise ConfigError(f"the embedded registry listens on 127.0.0.1 only, not {address!r}")
-    return Server(f"127.0.0.1:{port}", directory or state.subdir("registry"))
+    # IPv4 loopback only: the port probe and the clients' URLs take a bare IPv4 host
+    if not net.is_loopback(host) or host.startswith("[") or not port.isdigit():
+        raise ConfigError(f"the embedded registry listens on 127.0.0.1 only (or another "
+                          f"loopback IPv4 address), not {address!r}")
+    listen = "127.0.0.1" if host.lower() == "localhost" else host
+    return Server(f"{listen}:{port}", directory or state.subdir("registry"))
 
 
 def _write_config(srv: Server, readonly: bool) -> None:
