@@ -145,10 +145,12 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     parser.add_argument("--requests", type=int, default=50_000, help="cap per measurement")
     parser.add_argument("--processes", type=int, default=settings.default_processes())
+    parser.add_argument("--workers", type=int, default=settings.Settings.workers,
+                        help="threads per server process")
     args = parser.parse_args()
     learned = model.load(args.model)
-    config = settings.Settings(port=0, processes=args.processes, max_in_flight=1000,
-                               log_level="WARNING")
+    config = settings.Settings(port=0, processes=args.processes, workers=args.workers,
+                               max_in_flight=1000, log_level="WARNING")
     # Fork both groups before this process creates any gRPC object.
     real = service_group(config, learned)
     empty = empty_group(config, config.processes)
