@@ -1,8 +1,11 @@
 """One password in, one estimate out: the guesses of the best-informed of several attackers.
 
 - zxcvbn knows leaked lists, words, keyboard walks, dates, sequences and the user's own words.
-  Where it recognises the password as weak (under 10**6 guesses) its count is the best ranking
-  we have, so it is taken as is: mixing in the model there only adds the model's noise.
+  Where it finds the whole password as one entry of its leaked-password list (its "common
+  password" warnings) its count is that list's rank, the best ranking we have: taken as is.
+  Where it finds it weak (under 10**6 guesses) only by pricing pieces (a date, a name, a word),
+  its count underrates how rarely people pick the whole, so the model may raise it, to the
+  geometric mean of the two counts at most; it never lowers it there.
 - The learned model knows what leaked and mangled passwords look like; it decides where zxcvbn
   saw no weakness, but only while it predicts a weak-to-medium count (under 10**8).
 - Uniformly random strings are priced by their brute-force space and diceware phrases by their
@@ -26,6 +29,10 @@ SCORE_THRESHOLDS = (3.0, 6.0, 8.0, 10.0)  # log10 guesses where scores 1, 2, 3 a
 ZXCVBN_TRUSTED_BELOW = 6.0  # zxcvbn's count is used as is below this
 MODEL_TRUSTED_BELOW = 8.0  # the model may lower an estimate only with a count under this
 ZXCVBN_SATURATED = 19.0  # log10(2**64) is 19.27: zxcvbn's u64 count has overflowed
+# zxcvbn's warnings for a password that is, whole, one entry of its leaked-password list.
+LISTED_WARNINGS = frozenset({"This is a top-10 common password.",
+                             "This is a top-100 common password.",
+                             "This is a very common password."})
 _HALF = math.log10(2)  # a uniformly drawn secret is found after half its space, on average
 
 
@@ -55,7 +62,8 @@ class Estimator:
         z_log = float(z.guesses_log10)
         m_log = self.model.predict(password)
         log10_guesses, from_model = combine_estimates(
-            password, z_log, is_brute_force(z_log, len(prefix)), m_log, self.model.diceware)
+            password, z_log, is_brute_force(z_log, len(prefix)), m_log, self.model.diceware,
+            is_listed(z.feedback))
         score = score_of(log10_guesses)
         secs = crack_time.seconds(log10_guesses)
         model_lowered_score = from_model and score < score_of(z_log)
@@ -68,16 +76,24 @@ class Estimator:
         )
 
 
+def is_listed(feedback: object | None) -> bool:
+    """zxcvbn matched the whole password to one entry of its leaked-password list."""
+    warning = getattr(feedback, "warning", None)
+    return warning is not None and str(warning) in LISTED_WARNINGS
+
+
 def is_brute_force(z_log: float, length: int) -> bool:
     """zxcvbn found nothing: its count overflowed, or is its 10**length brute-force price."""
     return z_log >= ZXCVBN_SATURATED or (z_log >= length - 1 and z_log >= SCORE_THRESHOLDS[2])
 
 
 def combine_estimates(password: str, z_log: float, z_brute: bool, m_log: float,
-                      diceware: frozenset[str]) -> tuple[float, bool]:
-    """(log10 guesses, whether the model's count was the one taken)."""
+                      diceware: frozenset[str], z_listed: bool = False) -> tuple[float, bool]:
+    """(log10 guesses, whether the model's count was the one taken to lower zxcvbn's)."""
     if not z_brute and z_log < ZXCVBN_TRUSTED_BELOW:
-        return z_log, False
+        if z_listed:
+            return z_log, False
+        return max(z_log, (z_log + min(m_log, MODEL_TRUSTED_BELOW)) / 2), False
     bound = min(features.log10_keyspace(password) - _HALF,
                 passphrase.log10_guesses(password, diceware),
                 math.inf if z_brute else z_log)

@@ -21,7 +21,11 @@ def test_anything_else_is_not_a_phrase() -> None:
 
 
 def test_zxcvbn_rules_where_it_sees_a_weakness() -> None:
-    assert combine_estimates("password", 2.0, False, 4.5, WORDS) == (2.0, False)
+    # A whole entry of zxcvbn's leaked list: its rank stands, whatever the model says.
+    assert combine_estimates("password", 2.0, False, 4.5, WORDS, z_listed=True) == (2.0, False)
+    # Weak only piece by piece (a date, a name): the model may raise it halfway, never lower.
+    assert combine_estimates("rennie1960", 4.0, False, 5.0, WORDS) == (4.5, False)
+    assert combine_estimates("rennie1960", 4.0, False, 3.0, WORDS) == (4.0, False)
     # zxcvbn saw nothing but the model did: the model's count is taken.
     assert combine_estimates("Zorblax2019", 11.0, True, 6.5, WORDS) == (6.5, True)
 
