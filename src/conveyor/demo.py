@@ -14,11 +14,9 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +31,10 @@ from conveyor.intake import outbox as spool
 from conveyor.promotion import converge, deploy, identity, status
 from conveyor.promotion import promote as promotion
 from conveyor.records import ledger, runs
+from conveyor.util import proc
+from conveyor.util.progress import Progress
+from conveyor.util.wait import Timeout, wait_until
 
-Progress = Callable[[str], None]
 PIPELINE_TIMEOUT = 2400.0
 DASHBOARD_PORT = 8765
 CHANGED_FILE = "services/gateway/src/gateway/__init__.py"
@@ -179,14 +179,11 @@ def _push(work: Path, central: Path, progress: Progress) -> Push:
 
 def _detected_services(central: Path, revision: str, timeout: float = 120.0) -> list[str]:
     """The services the hook (or the dispatcher, for a slow push) queued for `revision`."""
-    deadline = time.monotonic() + timeout
     with spool.Outbox(central) as outbox:
-        while time.monotonic() < deadline:
-            if not any(item.update.new == revision for item in outbox.received()):
-                return sorted({row.trigger.service for row in outbox.rows()
-                               if row.trigger.revision == revision})
-            time.sleep(0.5)
-    raise ConveyorError(f"change detection for {revision[:12]} did not finish in {timeout:g}s")
+        wait_until(lambda: not any(item.update.new == revision for item in outbox.received()),
+                   timeout, interval=0.5, what=f"change detection for {revision[:12]}")
+        return sorted({row.trigger.service for row in outbox.rows()
+                       if row.trigger.revision == revision})
 
 
 # ----------------------------------------------------------------- pipelines & promotion
@@ -221,24 +218,24 @@ def _drive_to_production(work: Path, central: Path, push: Push, progress: Progre
 
 def _wait_for_pipeline(central: Path, revision: str, service: str, progress: Progress) -> str:
     """Follow the local run of `service` at `revision` stage by stage; its digest when green."""
-    deadline = time.monotonic() + PIPELINE_TIMEOUT
     shown: set[str] = set()
-    while time.monotonic() < deadline:
+
+    def digest() -> str:
         run = runs.latest(service, revision)
         if run is None:
             _check_not_parked(central, revision, service)
-        else:
-            for stage in runs.stages(run["run_id"]):
-                if stage["stage"] not in shown:
-                    shown.add(stage["stage"])
-                    seconds = stage["finished_at"] - stage["started_at"]
-                    progress(f"  {service}: {stage['stage']} {stage['status']} ({seconds:.0f} s)")
-            if run["status"] == "failed":
-                raise ConveyorError(f"{service}: the pipeline failed; logs in {run['url']}")
-            if run["status"] == "passed" and run["digest"]:
-                return str(run["digest"])
-        time.sleep(1)
-    raise ConveyorError(f"{service}: no finished pipeline after {PIPELINE_TIMEOUT:g}s")
+            return ""
+        for stage in runs.stages(run["run_id"]):
+            if stage["stage"] not in shown:
+                shown.add(stage["stage"])
+                seconds = stage["finished_at"] - stage["started_at"]
+                progress(f"  {service}: {stage['stage']} {stage['status']} ({seconds:.0f} s)")
+        if run["status"] == "failed":
+            raise ConveyorError(f"{service}: the pipeline failed; logs in {run['url']}")
+        return str(run["digest"]) if run["status"] == "passed" and run["digest"] else ""
+
+    return wait_until(digest, PIPELINE_TIMEOUT, interval=1,
+                      what=f"{service}: a finished pipeline")
 
 
 def _check_not_parked(central: Path, revision: str, service: str) -> None:
@@ -250,18 +247,19 @@ def _check_not_parked(central: Path, revision: str, service: str) -> None:
 
 def _wait_for_promotion(service: str, env: str, digest: str, progress: Progress,
                         timeout: float = 600.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def verified() -> bool:
         if ledger.is_verified(service, env, digest):
-            progress(f"  {service} → {env}: promoted automatically, deployed and verified")
-            return
+            return True
         newest = ledger.history(service, env)[:1]
         if newest and newest[0].digest == digest and newest[0].phase in ("failed",
                                                                           "rolled-back"):
+            # fail fast: the row says it will not come
             raise ConveyorError(f"{service}: automatic promotion to {env} {newest[0].phase}"
                                 f"{_promotion_reason(service)}")
-        time.sleep(1)
-    raise ConveyorError(f"{service}: not verified in {env} after {timeout:g}s")
+        return False
+
+    wait_until(verified, timeout, interval=1, what=f"{service}: verified in {env}")
+    progress(f"  {service} → {env}: promoted automatically, deployed and verified")
 
 
 def _promotion_reason(service: str) -> str:
@@ -314,21 +312,27 @@ def _start_dashboard(work: Path, central: Path) -> str:
     if not containers.port_is_free(DASHBOARD_PORT):
         return (f"not started: {address} is held by another process (another instance's "
                 "dashboard?); run `conveyor dashboard --port N` on a free port")
-    log = open(folder() / "dashboard.log", "ab")  # noqa: SIM115 - handed to the child
-    child = subprocess.Popen(
+    pid = proc.start_detached(
         [sys.executable, "-m", "conveyor", "dashboard", "--port", str(DASHBOARD_PORT),
-         "--central", str(central), "--repo", str(work)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+         "--central", str(central), "--repo", str(work)], folder() / "dashboard.log",
         env={**os.environ, "CONVEYOR_HOME": str(state.home())})
-    _dashboard_pid_file().write_text(f"{child.pid}\n")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and child.poll() is None:
+    _dashboard_pid_file().write_text(f"{pid}\n")
+
+    def outcome() -> str:
+        if proc.has_exited(pid):
+            return "exited"
         try:
-            # healthy *and* our child still alive: never another process's answer
-            if containers.is_healthy(address, "/healthz") and child.poll() is None:
-                return f"http://{address}/ (pid {child.pid}; `conveyor demo --clean` stops it)"
+            healthy = containers.is_healthy(address, "/healthz")
         except OSError:
-            time.sleep(0.3)
+            return ""
+        # healthy *and* our child still alive: never another process's answer
+        return "up" if healthy and not proc.has_exited(pid) else ""
+
+    try:
+        if wait_until(outcome, 30, interval=0.3, what="the dashboard") == "up":
+            return f"http://{address}/ (pid {pid}; `conveyor demo --clean` stops it)"
+    except Timeout:
+        pass
     return f"not started, see {folder() / 'dashboard.log'}"
 
 

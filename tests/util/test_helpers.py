@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.errors import Refusal
-from conveyor.util import atomic, locks, net
+from conveyor.util import atomic, locks, net, proc
 from conveyor.util.wait import Timeout, wait_until
 
 
@@ -96,3 +96,22 @@ def test_attempt_names_the_holder(tmp_path: Path) -> None:
         assert path.read_text() == f"{os.getpid()}\n"
         with locks.attempt(path) as second:
             assert not second
+
+
+def test_a_detached_process_gets_its_log_cwd_and_session_and_no_other_descriptor(
+        tmp_path: Path) -> None:
+    leaked = os.open(tmp_path / "leak", os.O_WRONLY | os.O_CREAT)
+    os.set_inheritable(leaked, True)
+    probe = ("import os, sys; print(os.getcwd(), os.getsid(0) == os.getpid(), "
+             f"sys.stdin.read() == '', os.path.exists('/proc/self/fd/{leaked}'))")
+    try:
+        pid = proc.start_detached([sys.executable, "-c", probe], tmp_path / "child.log",
+                                  cwd=tmp_path)
+    finally:
+        os.close(leaked)
+    wait_until(lambda: proc.has_exited(pid), 10, what="the child")
+    assert (tmp_path / "child.log").read_text().split() == [str(tmp_path), "True", "True",
+                                                            "False"]
+    assert not os.path.exists(f"/proc/{pid}")  # reaped: no zombie left
+    with pytest.raises(OSError):
+        proc.start_detached([str(tmp_path / "missing")], tmp_path / "child.log")

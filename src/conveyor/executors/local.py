@@ -8,7 +8,6 @@ output in the run's log, then returns at once. Runs queue on the machine-wide ru
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 from conveyor.config.model import Settings
@@ -16,6 +15,7 @@ from conveyor.errors import Retryable
 from conveyor.executors import Accepted, Trigger
 from conveyor.git import plumbing as git
 from conveyor.pipeline import run as pipeline_run
+from conveyor.util import proc
 
 
 class LocalExecutor:
@@ -41,9 +41,5 @@ class LocalExecutor:
         argv = [sys.executable, "-m", "conveyor", "run", trigger.service,
                 "--revision", trigger.revision, "--repo", self.repository,
                 "--trigger-id", trigger.trigger_id, "--ref", trigger.ref_text]
-        with open(log_path, "ab") as log:
-            subprocess.Popen(  # noqa: S603 - an argument list, no shell
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True, cwd=os.path.dirname(log_path),
-                env=git.clean_env(),
-            )
+        proc.start_detached(argv, log_path, env=git.clean_env(),
+                            cwd=os.path.dirname(log_path))

@@ -9,7 +9,6 @@ removes what this instance made.
 from __future__ import annotations
 
 import socket
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ from conveyor.images import engine, instance
 
 # re-exported: the stages, the deployer and the tests pick container ports here (one definition)
 from conveyor.util.net import free_port as free_port
+from conveyor.util.wait import Timeout, wait_until
 
 HOST = "127.0.0.1"
 
@@ -82,22 +82,28 @@ def start(
 
 
 def wait_healthy(running: Running, health: str, timeout: float = 60.0) -> None:
-    """Poll the health check ("grpc" or an HTTP path) until it passes; fail with the logs."""
-    deadline = time.monotonic() + timeout
+    """Poll the health check ("grpc" or an HTTP path) until it passes; fail with the logs
+    (the first line of the error says what happened, the container's log tail follows)."""
     last_error = "no answer yet"
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
+        nonlocal last_error
         if not is_running(running.name):
             raise ConveyorError(f"{running.name} exited before it was healthy:\n"
                                 f"{logs(running.name, tail=20)}")
         try:
             if is_healthy(running.address, health):
-                return
+                return True
             last_error = "answered, but not serving"
         except OSError as exc:
             last_error = str(exc)
-        time.sleep(0.25)
-    raise ConveyorError(f"{running.name} not healthy after {timeout:g}s ({last_error}):\n"
-                        f"{logs(running.name, tail=20)}")
+        return False
+
+    try:
+        wait_until(healthy, timeout, interval=0.25, what=running.name)
+    except Timeout:
+        raise ConveyorError(f"{running.name} not healthy after {timeout:g}s ({last_error}):\n"
+                            f"{logs(running.name, tail=20)}") from None
 
 
 def is_healthy(address: str, health: str, timeout: float = 2.0) -> bool:

@@ -11,15 +11,14 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor import state
 from conveyor.errors import ConfigError, ConveyorError, Refusal, Retryable
 from conveyor.images.registry import Client
-from conveyor.util import locks, net
+from conveyor.util import locks, net, proc
+from conveyor.util.wait import Timeout, wait_until
 
 BINARY = "/usr/bin/docker-registry"
 START_TIMEOUT = 20.0
@@ -105,22 +104,22 @@ def start(address: str, directory: Path | None = None, *, readonly: bool = False
         if not Path(BINARY).is_file():
             raise Refusal(f"{BINARY} is missing (apt-get install docker-registry)")
         _write_config(srv, readonly)
-        with open(srv.log_file, "ab") as log:
-            process = subprocess.Popen(
-                [BINARY, "serve", str(srv.config_file)], stdin=subprocess.DEVNULL,
-                stdout=log, stderr=log, start_new_session=True, close_fds=True,
-            )
-        srv.pid_file.write_text(f"{process.pid}\n")
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
+        pid = proc.start_detached([BINARY, "serve", str(srv.config_file)], srv.log_file)
+        srv.pid_file.write_text(f"{pid}\n")
+
+        def answers() -> bool:
+            if proc.has_exited(pid):
                 tail = srv.log_file.read_text(errors="replace").splitlines()[-5:]
                 raise ConveyorError("the registry exited at start:\n" + "\n".join(tail))
-            if client.is_up():
-                return srv
-            time.sleep(0.1)
-        stop(srv.address, srv.directory)
-        raise Retryable(f"the registry did not answer on {srv.address} within {START_TIMEOUT:g}s")
+            return client.is_up()
+
+        try:
+            wait_until(answers, START_TIMEOUT, what=f"the registry on {srv.address}")
+        except Timeout:
+            stop(srv.address, srv.directory)
+            raise Retryable(f"the registry did not answer on {srv.address} within "
+                            f"{START_TIMEOUT:g}s") from None
+        return srv
 
 
 def _port_free(address: str) -> bool:
@@ -155,21 +154,14 @@ def stop(address: str, directory: Path | None = None) -> bool:
             os.kill(pid, sig)
         except ProcessLookupError:
             break
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while time.monotonic() < deadline and srv.pid() is not None:
-            _reap(pid)
-            time.sleep(0.05)
-        if srv.pid() is None:
+        try:  # has_exited reaps it when this process started it
+            wait_until(lambda: proc.has_exited(pid) or srv.pid() is None, STOP_TIMEOUT,
+                       interval=0.05, what=f"the registry (pid {pid})")
             break
+        except Timeout:
+            continue
     srv.pid_file.unlink(missing_ok=True)
     return True
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def status(address: str, directory: Path | None = None) -> dict[str, object]:

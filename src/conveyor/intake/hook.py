@@ -38,6 +38,7 @@ from conveyor.errors import ConveyorError, UsageError
 from conveyor.git import spawn as hook_git
 from conveyor.git.spawn import Repo
 from conveyor.intake.ref_updates import RefUpdate, parse_updates
+from conveyor.util import detach
 from conveyor.util.crashpoints import crash_point
 
 TYPE_CHECKING = False  # not typing's: importing typing (or pathlib) costs a push milliseconds
@@ -207,38 +208,14 @@ def _detect_within(repo: Repo, outbox: Outbox, ids: Sequence[int],
 def start_dispatcher(repo: Repo, reconcile: bool = False) -> None:
     """The dispatcher in its own session, stdio not inherited: the push never waits on it.
 
-    posix_spawn, not subprocess (cheaper to import); no descriptor of the hook's reaches it
-    but /dev/null and the log, so git never waits for it to close a pipe. It is not waited
-    for: it outlives the hook, and init reaps it. `reconcile`: it first queues the heads
-    the outbox has no record of (the hook could not write them)."""
-    log = os.open(os.path.join(repo, "conveyor", "dispatch.log"),
-                  os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        actions: list[tuple[int | str, ...]] = [
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_DUP2, log, 1),
-            (os.POSIX_SPAWN_DUP2, log, 2),
-        ]
-        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds() if fd > 2]
-        flags = ["--reconcile"] if reconcile else []
-        os.posix_spawn(sys.executable,
-                       [sys.executable, "-m", "conveyor.intake.dispatch", *flags, os.fspath(repo)],
-                       hook_git.clean_env(), file_actions=actions, setsid=True)
-    finally:
-        os.close(log)
-
-
-def _inheritable_fds() -> list[int]:
-    """Descriptors a child would inherit (those git or a caller left without CLOEXEC)."""
-    found = []
-    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
-        try:
-            fd = int(name)
-            if os.get_inheritable(fd):
-                found.append(fd)
-        except (ValueError, OSError):
-            continue
-    return found
+    `util.detach` (posix_spawn, not subprocess: cheaper to import); no descriptor of the
+    hook's reaches it but /dev/null and the log, so git never waits for it to close a pipe.
+    It is not waited for: it outlives the hook, and init reaps it. `reconcile`: it first
+    queues the heads the outbox has no record of (the hook could not write them)."""
+    flags = ["--reconcile"] if reconcile else []
+    detach.start_detached(
+        [sys.executable, "-m", "conveyor.intake.dispatch", *flags, os.fspath(repo)],
+        os.path.join(repo, "conveyor", "dispatch.log"), env=hook_git.clean_env())
 
 
 # ---------------------------------------------------------------- pre-receive

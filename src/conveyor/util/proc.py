@@ -1,4 +1,5 @@
-"""Subprocesses with a timeout and a SIGTERM -> SIGKILL escalation, never through a shell."""
+"""Subprocesses with a timeout and a SIGTERM -> SIGKILL escalation, never through a shell;
+long-lived ones started detached (`start_detached`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from conveyor.errors import ConveyorError, Refusal, Retryable
+
+# long-lived children: defined in the light util.detach (the hook starts the dispatcher with it)
+from conveyor.util.detach import has_exited as has_exited
+from conveyor.util.detach import start_detached as start_detached
 
 GRACE_SECONDS = 5.0
 
