@@ -14,13 +14,13 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from conveyor import state
 from conveyor.config import model as config
 from conveyor.errors import Refusal, UsageError
+from conveyor.util.progress import Progress
 
 CENTRAL_ENV = "CONVEYOR_CENTRAL"
 
@@ -102,7 +102,7 @@ def central_bare(args: argparse.Namespace) -> Path:
     return chosen
 
 
-def progress_printer(args: argparse.Namespace) -> Callable[[str], None]:
+def progress_printer(args: argparse.Namespace) -> Progress:
     """Progress lines for people: on stdout, or on stderr when stdout carries --json."""
     stream = sys.stderr if getattr(args, "json", False) else sys.stdout
     return lambda line: print(line, file=stream, flush=True)

@@ -12,13 +12,13 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.errors import ConfigError, ConveyorError, Refusal
 from conveyor.images import engine
 from conveyor.util import proc
+from conveyor.util.progress import Progress
 
 BASE_REPOSITORY = "conveyor/base"
 DEBOOTSTRAP_TIMEOUT = 1200.0
@@ -79,7 +79,7 @@ def host_mirror(suite: str) -> str:
     raise ConfigError(f"no apt source for {suite!r} on this machine; set mirror in the recipe")
 
 
-def ensure(recipe_dir: Path, progress: Callable[[str], None] = print) -> str:
+def ensure(recipe_dir: Path, progress: Progress = print) -> str:
     """Return the base image tag, making the image first when the recipe's tag is missing."""
     recipe = load_recipe(recipe_dir)
     if engine.image_exists(recipe.tag):

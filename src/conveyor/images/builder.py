@@ -13,7 +13,7 @@ import os
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,8 +33,8 @@ from conveyor.images import engine, instance, registry_server
 from conveyor.images.registry import Client
 from conveyor.records import builds
 from conveyor.util import locks
+from conveyor.util.progress import Progress
 
-Progress = Callable[[str], None]
 LOCAL_STAGE_REPOSITORY = "conveyor-stage"
 
 

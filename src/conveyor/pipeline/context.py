@@ -7,7 +7,7 @@ The Jenkinsfile (`conveyor stage …`) and the local executor (`conveyor run`) b
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,7 @@ from conveyor.config.model import Config, Pipeline
 from conveyor.errors import ConveyorError
 from conveyor.images import builder as images
 from conveyor.images import instance
-
-Progress = Callable[[str], None]
+from conveyor.util.progress import Progress
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from conveyor.config.model import Config, Pipeline
 from conveyor.errors import ConfigError, ConveyorError
 from conveyor.images import builder as images
 from conveyor.images import containers, engine, instance
+from conveyor.util.progress import Progress
 
 TARGET = "unit"
-Progress = images.Progress
 
 
 @dataclass(frozen=True)

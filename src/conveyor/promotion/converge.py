@@ -11,7 +11,7 @@ promotes, inside its lock), by automatic promotion before each environment, and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +23,7 @@ from conveyor.images import containers
 from conveyor.promotion import deploy, overlays, verify
 from conveyor.records import evidence, ledger
 from conveyor.util.locks import environment_lock
-
-Progress = Callable[[str], None]
+from conveyor.util.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def converge_locked(config: Config, env: Environment, checkout: Path, *,
             deploy.apply(config, env, plan, checkout, progress)
             ledger.advance(record, "deployed")
             verify.run(config, env.name, pipeline, checkout, digest=pinned,
-                       revision=_revision(pinned))
+                       revision=_revision(pinned), progress=progress)
         except ConveyorError as exc:
             ledger.advance(record, "failed")
             progress(f"{env.name}: {service} could not be brought to {pinned[7:19]}: {exc}")

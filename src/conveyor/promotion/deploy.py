@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,11 @@ from conveyor.images import builder as images
 from conveyor.images import containers, engine, instance, registry
 from conveyor.promotion import overlays
 from conveyor.util import proc
+from conveyor.util.progress import Progress
 
 ROLLOUT_TIMEOUT = 300.0
 HEALTH_TIMEOUT = 60.0
 OFFSET_SLOTS = 500
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from conveyor.promotion import converge, deploy, eligibility, identity, overlays
 from conveyor.records import evidence, ledger
 from conveyor.util.crashpoints import crash_point
 from conveyor.util.locks import environment_lock
+from conveyor.util.progress import Progress
 
 PUSH_ATTEMPTS = 3
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -201,7 +201,8 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
             outcome.timings["deploy"] = time.monotonic() - mark + outcome.timings.pop("prepare")
             progress(f"{service} {digest} deployed in {env.name} at {where}")
             mark = time.monotonic()
-            verify.run(config, env.name, pipeline, checkout, digest=digest, revision=revision)
+            verify.run(config, env.name, pipeline, checkout, digest=digest, revision=revision,
+                       progress=progress)
             outcome.timings["verify"] = time.monotonic() - mark
         except Exception as exc:
             progress(f"{service} in {env.name} failed: {exc}")
@@ -296,7 +297,7 @@ def _restore(config: Config, checkout: Path, env: Environment, pipeline: Pipelin
         assert record is not None
         ledger.advance(record, "deployed")
         verify.run(config, env.name, pipeline, checkout, digest=previous,
-                   revision=_revision(previous))
+                   revision=_revision(previous), progress=progress)
         ledger.advance(record, "verified")
         progress(f"{pipeline.name} in {env.name} rolled back to {previous}")
     except BaseException:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from conveyor.config.model import Config
 from conveyor.git import central
 from conveyor.promotion import overlays
-from conveyor.promotion.promote import Outcome, Progress, promote
+from conveyor.promotion.promote import Outcome, promote
 from conveyor.records import ledger
 from conveyor.util.locks import environment_lock
+from conveyor.util.progress import Progress
 
 
 def resume(config: Config, service: str, environment: str, *, central_url: str,

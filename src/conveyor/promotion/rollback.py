@@ -8,8 +8,9 @@ the target must once have been verified in this environment). The freeze holds u
 from __future__ import annotations
 
 from conveyor.config.model import Config
-from conveyor.promotion.promote import Outcome, Progress, actor_name, promote
+from conveyor.promotion.promote import Outcome, actor_name, promote
 from conveyor.records import evidence, ledger
+from conveyor.util.progress import Progress
 
 
 def rollback(config: Config, service: str, environment: str, *, central_url: str,
