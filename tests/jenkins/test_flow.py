@@ -28,6 +28,7 @@ from conveyor.pipeline.context import StageContext, StageResult
 from conveyor.promotion import overlays
 from conveyor.records import ledger
 from tests.promotion.conftest import (  # noqa: F401  (fixtures, by name)
+    PORT_BASES,
     SERVICE,
     Images,
     Monorepo,
@@ -54,7 +55,10 @@ def jenkins() -> Iterator[FakeJenkins]:
 
 def wire_jenkins(repo: Monorepo, jenkins: FakeJenkins) -> None:
     toml = repo.root / "conveyor.toml"
-    toml.write_text(toml.read_text() + f'''
+    text = toml.read_text()
+    for port in PORT_BASES.values():  # not the promotion tests' ports: they may be running
+        text = text.replace(f"port_base = {port}\n", f"port_base = {port + 3500}\n")
+    toml.write_text(text + f'''
 [executor]
 kind = "jenkins"
 
