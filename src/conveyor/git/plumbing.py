@@ -6,15 +6,12 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from conveyor.git.oids import ZERO_OID as ZERO_OID  # one definition, shared with the hooks
+from conveyor.git.oids import is_zero as is_zero
 from conveyor.git.spawn import clean_env  # one definition; the hooks' light module owns it
 from conveyor.util import proc
 
-ZERO_OID = "0" * 40
 GIT_TIMEOUT = 60.0
-
-
-def is_zero(oid: str) -> bool:
-    return set(oid) == {"0"}
 
 
 def run(

@@ -15,7 +15,8 @@ from conveyor.config.keys import content_key
 from conveyor.config.plan_cache import Plan, Plans, sha256
 from conveyor.git import spawn
 from conveyor.git import trees as snapshot
-from conveyor.intake.ref_updates import RefUpdate, Value, is_zero, parse_updates
+from conveyor.git.oids import is_zero
+from conveyor.intake.ref_updates import RefUpdate, Value, parse_updates
 
 TYPE_CHECKING = False  # not typing's: this module is on every push's path, keep it light
 if TYPE_CHECKING:

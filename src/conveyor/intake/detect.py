@@ -8,7 +8,7 @@ imported lazily (it is light, and loads records.db only when the database does n
 from __future__ import annotations
 
 from conveyor.errors import ConveyorError, Retryable
-from conveyor.intake.ref_updates import is_zero
+from conveyor.git.oids import is_zero
 
 TYPE_CHECKING = False  # not typing's: importing typing costs a push milliseconds
 if TYPE_CHECKING:

@@ -18,6 +18,7 @@ import os
 
 from conveyor.errors import ConveyorError
 from conveyor.git import spawn as hook_git
+from conveyor.git.oids import is_zero
 from conveyor.git.spawn import Repo
 
 TYPE_CHECKING = False  # not typing's: importing typing costs a push milliseconds
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 
 CACHE_VERSION = 2  # View gained pusher_variable
-ZERO = frozenset("0")
 # config's default policy.ref_pattern, checked without importing re (most pushes use it)
 DEFAULT_REF_PATTERN = r"^refs/(heads|tags)/[^\x00-\x1f\x7f]+$"
 
@@ -57,10 +57,6 @@ class View:
                 "ref_pattern": self.ref_pattern,
                 "protected_paths": {p: list(i) for p, i in self.protected_paths.items()},
                 "guard": self.guard, "pusher_variable": self.pusher_variable}
-
-
-def _is_zero(oid: str) -> bool:
-    return set(oid) == ZERO
 
 
 # ---------------------------------------------------------------- which configuration
@@ -118,7 +114,7 @@ def trusted_view(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str
         return view
     quarantine = hook_git.objects_env(env)  # new objects are visible only through it
     for update in updates:
-        if not _is_zero(update.new):
+        if not is_zero(update.new):
             [blob] = hook_git.batch_check(repo, [f"{update.new}:conveyor.toml"], env=quarantine)
             return view_of_blob(repo, blob[0], quarantine) if blob else None
     return None
@@ -227,7 +223,7 @@ def violations(repo: Repo, update: RefUpdate, view: View, env: Mapping[str, str]
     if not ref_allowed(view.ref_pattern, update.ref):
         return [f"refused {ref}: ref name does not match policy.ref_pattern "
                 f"{view.ref_pattern}"]
-    if _is_zero(update.new) or not protect:
+    if is_zero(update.new) or not protect:
         return []
     guarded = {prefix: {identity_email(i) for i in identities}
                for prefix, identities in view.protected_paths.items()}
@@ -292,7 +288,7 @@ def check(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str],
 
 def is_first_push(repo: Repo, updates: Sequence[RefUpdate]) -> bool:
     """Every update creates a ref and the repository has no commit at HEAD yet."""
-    if not all(_is_zero(update.old) for update in updates):
+    if not all(is_zero(update.old) for update in updates):
         return False
     [head] = hook_git.batch_check(repo, ["HEAD"])
     return head is None and not _has_refs(repo)

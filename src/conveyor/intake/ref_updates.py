@@ -68,8 +68,3 @@ def parse_updates(data: bytes) -> list[RefUpdate]:
 
 def _is_oid(value: bytes) -> bool:
     return len(value) in (40, 64) and all(c in b"0123456789abcdef" for c in value)
-
-
-def is_zero(oid: str) -> bool:
-    """The all-zero id git uses for "no object" (creation, deletion)."""
-    return set(oid) == {"0"}
