@@ -60,10 +60,11 @@ class Estimator:
         prefix = password[: limits.ZXCVBN_MAX_CHARS]
         z = zxcvbn(prefix, list(user_inputs))
         z_log = float(z.guesses_log10)
-        m_log = self.model.predict(password)
+        keyspace = features.log10_keyspace(password)
+        m_log = self.model.predict(password, keyspace)
         log10_guesses, from_model = combine_estimates(
             password, z_log, is_brute_force(z_log, len(prefix)), m_log, self.model.diceware,
-            is_listed(z.feedback))
+            is_listed(z.feedback), keyspace)
         score = score_of(log10_guesses)
         secs = crack_time.seconds(log10_guesses)
         model_lowered_score = from_model and score < score_of(z_log)
@@ -88,13 +89,16 @@ def is_brute_force(z_log: float, length: int) -> bool:
 
 
 def combine_estimates(password: str, z_log: float, z_brute: bool, m_log: float,
-                      diceware: frozenset[str], z_listed: bool = False) -> tuple[float, bool]:
+                      diceware: frozenset[str], z_listed: bool = False,
+                      keyspace: float | None = None) -> tuple[float, bool]:
     """(log10 guesses, whether the model's count was the one taken to lower zxcvbn's)."""
     if not z_brute and z_log < ZXCVBN_TRUSTED_BELOW:
         if z_listed:
             return z_log, False
         return max(z_log, (z_log + min(m_log, MODEL_TRUSTED_BELOW)) / 2), False
-    bound = min(features.log10_keyspace(password) - _HALF,
+    if keyspace is None:
+        keyspace = features.log10_keyspace(password)
+    bound = min(keyspace - _HALF,
                 passphrase.log10_guesses(password, diceware),
                 math.inf if z_brute else z_log)
     if m_log < MODEL_TRUSTED_BELOW and m_log < bound:

@@ -25,6 +25,7 @@ N_FEATURES = N_HASHED + len(DENSE_NAMES)
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
                        "$": "s", "!": "i", "+": "t"})
 _SEPARATORS = frozenset(" .-_,;:/")
+_PUNCTUATION = frozenset(string.punctuation + " ")
 
 
 def skeleton(password: str) -> str:
@@ -54,15 +55,16 @@ def hashed_counts(password: str) -> dict[int, float]:
     return {k: v / norm for k, v in counts.items()}
 
 
-def hashed_keys(password: str) -> list[int]:
-    """The hashed n-grams of the password, repeats included.
+def hashed_keys(password: str, form_text: str | None = None) -> list[int]:
+    """The hashed n-grams of the password, repeats included (`form_text`: its shape, when
+    the caller has it already).
 
     n-grams are taken over UTF-8 bytes (slicing bytes is cheap) and crc32's start value keeps
     the character and shape families apart."""
     crc = zlib.crc32
     mask = N_HASHED - 1
     text = b"\x02" + _utf8(skeleton(password)) + b"\x03"
-    form = b"\x02" + shape(password).encode() + b"\x03"
+    form = b"\x02" + (form_text or shape(password)).encode() + b"\x03"
     return ([crc(text[i:i + n]) & mask for n in NGRAM_SIZES for i in range(len(text) - n + 1)]
             + [crc(form[i:i + n], 1) & mask
                for n in SHAPE_NGRAM_SIZES for i in range(len(form) - n + 1)])
@@ -72,16 +74,17 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def dense(password: str) -> list[float]:
+def dense(password: str, form: str | None = None, keyspace: float | None = None) -> list[float]:
+    """Dense counts (`form` and `keyspace`: shape() and log10_keyspace(), when known)."""
     length = len(password)
-    form = shape(password)
+    form = form or shape(password)
     upper, digits, lower = form.count("U"), form.count("d"), form.count("l")
     separators, symbols = form.count("s"), form.count("p")
     return [
         float(length),
         math.log1p(length),
         float((upper > 0) + (digits > 0) + (lower > 0) + (symbols + separators > 0)),
-        log10_keyspace(password) / 10.0,
+        (log10_keyspace(password) if keyspace is None else keyspace) / 10.0,
         float(upper),
         float(digits),
         float(symbols),
@@ -94,15 +97,16 @@ def dense(password: str) -> list[float]:
 def log10_keyspace(password: str) -> float:
     """log10 of a brute-force search over the character classes the password uses: an upper
     bound on the guesses any sensible attacker needs, so no estimate may exceed it."""
+    chars = set(password)
     size = 0
-    if any(c.islower() for c in password):
+    if any(c.islower() for c in chars):
         size += 26
-    if any(c.isupper() for c in password):
+    if any(c.isupper() for c in chars):
         size += 26
-    if any(c.isdigit() for c in password):
+    if any(c.isdigit() for c in chars):
         size += 10
-    if any(c in string.punctuation or c == " " for c in password):
+    if not chars.isdisjoint(_PUNCTUATION):
         size += 33
-    if any(ord(c) > 127 for c in password):
+    if any(ord(c) > 127 for c in chars):
         size += 100
     return len(password) * math.log10(max(size, 2))

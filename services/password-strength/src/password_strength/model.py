@@ -38,16 +38,20 @@ class Model:
     diceware: frozenset[str] = frozenset()  # the EFF word list, for passphrase estimates
     sha256: str = ""  # of the file it was loaded from, for logs
 
-    def predict(self, password: str) -> float:
-        """log10 guesses, within [0, brute-force keyspace]."""
-        keys = features.hashed_keys(password)
+    def predict(self, password: str, keyspace: float | None = None) -> float:
+        """log10 guesses, within [0, brute-force keyspace] (`keyspace`: log10_keyspace(),
+        when the caller has it already)."""
+        if keyspace is None:
+            keyspace = features.log10_keyspace(password)
+        form = features.shape(password)
+        keys = features.hashed_keys(password, form)
         # w . (counts / |counts|): summing w over the keys with repeats is w . counts.
         norm = math.sqrt(sum(c * c for c in Counter(keys).values()))
         total = self.intercept + float(self.weights[keys].sum(dtype=np.float64)) / norm
-        for w, m, x in zip(self.dense_weights, self.dense_mean, features.dense(password),
-                           strict=True):
+        for w, m, x in zip(self.dense_weights, self.dense_mean,
+                           features.dense(password, form, keyspace), strict=True):
             total += w * (x - m)
-        return min(max(total, 0.0), features.log10_keyspace(password))
+        return min(max(total, 0.0), keyspace)
 
     def to_bytes(self) -> bytes:
         header = {
