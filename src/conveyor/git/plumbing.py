@@ -62,12 +62,6 @@ def list_tree(repo: str | os.PathLike[str], rev: str, path: str) -> list[tuple[s
     return entries
 
 
-def changed_paths(repo: str | os.PathLike[str], old: str, new: str) -> list[bytes]:
-    """Paths that differ between two commits, exactly as bytes (-z, no quoting)."""
-    result = run(repo, "diff", "--name-only", "-z", "--no-renames", old, new, "--")
-    return [p for p in result.stdout.split(b"\0") if p]
-
-
 def commit_time(repo: str | os.PathLike[str], rev: str) -> int:
     return int(output(repo, "show", "-s", "--format=%ct", rev))
 

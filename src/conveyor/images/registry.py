@@ -1,4 +1,4 @@
-"""The registry's HTTP API (distribution v2): digests of tags, tag existence, retag by digest.
+"""The registry's HTTP API (distribution v2): the digest a tag or digest names, and checks.
 
 Works against the embedded registry and any other one named in conveyor.toml. Credentials
 come from the environment variables the settings name; they are registered with `redact`
@@ -81,25 +81,5 @@ class Client:
             raise ConveyorError(f"registry gave no Docker-Content-Digest for {repository}:{tag}")
         return digest
 
-    def tag_exists(self, repository: str, tag: str) -> bool:
-        return self.manifest_digest(repository, tag) is not None
-
     def has_digest(self, repository: str, digest: str) -> bool:
         return self.manifest_digest(repository, digest) == digest
-
-    def retag(self, repository: str, digest: str, tag: str) -> str:
-        """Point `tag` at the manifest `digest` without rebuilding: the same bytes, PUT again."""
-        response = self._request("GET", f"/v2/{repository}/manifests/{digest}",
-                                 headers={"Accept": f"{MANIFEST_V2}, {OCI_MANIFEST}"})
-        if response.status_code != 200:
-            raise ConveyorError(f"registry has no manifest {repository}@{digest}")
-        media_type = response.headers.get("Content-Type", MANIFEST_V2)
-        put = self._request("PUT", f"/v2/{repository}/manifests/{tag}", data=response.content,
-                            headers={"Content-Type": media_type})
-        if put.status_code not in (200, 201):
-            raise ConveyorError(f"registry refused to tag {repository}:{tag}: HTTP "
-                                f"{put.status_code}")
-        moved = put.headers.get("Docker-Content-Digest", digest)
-        if moved != digest:
-            raise ConveyorError(f"retag changed the digest ({digest} -> {moved})")
-        return digest

@@ -15,38 +15,25 @@ from typing import Any
 import yaml
 
 from conveyor.config.model import Pipeline, Settings
+
+# reading the pins lives below the pipeline (its performance stage reads them); one definition
+from conveyor.config.pins import OVERLAYS as OVERLAYS
+from conveyor.config.pins import parse as parse
+from conveyor.config.pins import pins as pins
+from conveyor.config.pins import relative_path as relative_path
 from conveyor.errors import ConfigError, Refusal
 from conveyor.records.evidence import check_digest
 from conveyor.util import atomic, proc
 
 KUSTOMIZE_TIMEOUT = 60.0
-OVERLAYS = "k8s/overlays"
 
 
 def kustomization_path(root: str | os.PathLike[str], environment: str) -> Path:
     return Path(root) / OVERLAYS / environment / "kustomization.yaml"
 
 
-def relative_path(environment: str) -> str:
-    return f"{OVERLAYS}/{environment}/kustomization.yaml"
-
-
 def new_name(settings: Settings, pipeline: Pipeline) -> str:
     return f"{settings.registry.address}/{pipeline.image}"
-
-
-def image_ref(settings: Settings, pipeline: Pipeline, digest: str) -> str:
-    return f"{new_name(settings, pipeline)}@{check_digest(digest)}"
-
-
-def parse(text: bytes | str, where: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: must be a mapping")
-    return data
 
 
 def dump(data: dict[str, Any]) -> bytes:
@@ -58,15 +45,6 @@ def read(root: str | os.PathLike[str], environment: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{relative_path(environment)}: no overlay for {environment}")
     return parse(path.read_bytes(), relative_path(environment))
-
-
-def pins(data: dict[str, Any]) -> dict[str, str]:
-    """Image name -> pinned digest, for entries that pin one."""
-    result = {}
-    for entry in data.get("images") or []:
-        if isinstance(entry, dict) and entry.get("name") and entry.get("digest"):
-            result[str(entry["name"])] = str(entry["digest"])
-    return result
 
 
 def pinned(root: str | os.PathLike[str], environment: str, pipeline: Pipeline) -> str | None:
