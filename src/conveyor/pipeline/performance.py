@@ -1,14 +1,14 @@
 """Stage `performance`: bounded load against the running image, judged by the pipeline's
-thresholds and by a regression budget against the digest now in production."""
+thresholds and by a regression budget against the digest the last environment (the
+configured order's, production by default) runs at the revision."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from conveyor.config import pins
 from conveyor.config.model import Performance
-from conveyor.errors import Refusal
+from conveyor.errors import ConfigError, Refusal
 from conveyor.git import plumbing as git
 from conveyor.pipeline import loadtest, reports
 from conveyor.pipeline import stack as service_stack
@@ -16,7 +16,6 @@ from conveyor.pipeline.context import StageContext, StageResult
 from conveyor.records import evidence
 from conveyor.util import charts
 
-PRODUCTION_OVERLAY = "k8s/overlays/production/kustomization.yaml"
 LATENCIES = ("p50_ms", "p95_ms", "p99_ms")
 
 
@@ -89,21 +88,25 @@ def regressions(figures: dict[str, Any], baseline: dict[str, Any], pct: float) -
 
 
 def production_digest(ctx: StageContext) -> tuple[str | None, str]:
-    """The digest the production overlay pins for this service at the revision, and a note."""
-    raw = git.show_file(ctx.repo, ctx.revision, PRODUCTION_OVERLAY)
+    """The digest the last environment's overlay pins for this service at the revision, and a
+    note."""
+    environments = ctx.config.settings.environments
+    if not environments:
+        return None, "no environments configured: no regression check"
+    last = environments[-1].name
+    overlay = pins.relative_path(last)
+    raw = git.show_file(ctx.repo, ctx.revision, overlay)
     if raw is None:
-        return None, f"{PRODUCTION_OVERLAY} does not exist yet: no regression check"
+        return None, f"{overlay} does not exist yet: no regression check"
     try:
-        data = yaml.safe_load(raw) or {}
-    except yaml.YAMLError:
-        return None, f"{PRODUCTION_OVERLAY} is not valid YAML: no regression check"
+        pinned = pins.pins(pins.parse(raw, overlay))
+    except ConfigError:
+        return None, f"{overlay} is not a valid kustomization: no regression check"
     names = {ctx.service, ctx.pipeline.image}
-    for entry in data.get("images") or []:
-        name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
-        if (name in names or name.endswith(f"/{ctx.service}")) and entry.get("digest"):
-            digest = str(entry["digest"])
-            return digest, f"compared with production {digest}"
-    return None, f"production does not run {ctx.service} yet: no regression check"
+    for name, digest in pinned.items():
+        if name in names or name.endswith(f"/{ctx.service}"):
+            return digest, f"compared with {last} {digest}"
+    return None, f"{last} does not run {ctx.service} yet: no regression check"
 
 
 def baseline_figures(digest: str) -> dict[str, Any] | None:
