@@ -1,11 +1,14 @@
-"""The password-strength client: one grpc.aio channel for the life of the process.
+"""The password-strength client: a few grpc.aio channels for the life of the process.
 
-A channel multiplexes every call over one HTTP/2 connection and reconnects by itself, so it
-is opened once at startup and closed at shutdown, never per request.
+A channel multiplexes every call over one HTTP/2 connection and reconnects by itself, so the
+channels are opened once at startup and closed at shutdown, never per request. There are
+several (PASSWORD_STRENGTH_CONNECTIONS, calls take turns) because password-strength runs one
+server process per core on one port and the kernel spreads connections, not calls, over them.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import grpc
@@ -20,20 +23,23 @@ _CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+    # Each channel its own connection: by default equal channels share one.
+    ("grpc.use_local_subchannel_pool", 1),
 ]
 
 
 class Backend:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._channel = open_channel(settings)
-        self._stub = pb2_grpc.PasswordStrengthStub(self._channel)
-        self._health = health_pb2_grpc.HealthStub(self._channel)
+        self._channels = [open_channel(settings) for _ in range(settings.connections)]
+        self._stubs = itertools.cycle(
+            [pb2_grpc.PasswordStrengthStub(channel) for channel in self._channels])
+        self._health = health_pb2_grpc.HealthStub(self._channels[0])
 
     async def evaluate(self, password: str, user_inputs: Sequence[str]) -> pb2.EvaluateResponse:
         request = pb2.EvaluateRequest(password=password, user_inputs=list(user_inputs))
         try:
-            return await self._stub.Evaluate(request, timeout=self._settings.deadline_s)
+            return await next(self._stubs).Evaluate(request, timeout=self._settings.deadline_s)
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc) from None
 
@@ -42,8 +48,8 @@ class Backend:
         request = pb2.EvaluateBatchRequest(passwords=list(passwords),
                                            user_inputs=list(user_inputs))
         try:
-            return await self._stub.EvaluateBatch(request,
-                                                  timeout=self._settings.batch_deadline_s)
+            return await next(self._stubs).EvaluateBatch(
+                request, timeout=self._settings.batch_deadline_s)
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc) from None
 
@@ -57,7 +63,8 @@ class Backend:
         return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
     async def close(self) -> None:
-        await self._channel.close(grace=1.0)
+        for channel in self._channels:
+            await channel.close(grace=1.0)
 
 
 def open_channel(settings: Settings) -> grpc.aio.Channel:

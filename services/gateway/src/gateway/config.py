@@ -22,6 +22,7 @@ class Settings:
     batch_deadline_s: float  # per EvaluateBatch call (up to 1,000 passwords)
     readiness_deadline_s: float  # per health check made by /readyz
     shutdown_timeout_s: float  # how long SIGTERM waits for in-flight requests
+    connections: int = 4  # HTTP/2 connections to the backend; calls take turns
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
@@ -42,7 +43,21 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         batch_deadline_s=_millis(env, "PASSWORD_STRENGTH_BATCH_DEADLINE_MS", 15000),
         readiness_deadline_s=_millis(env, "READINESS_DEADLINE_MS", 1000),
         shutdown_timeout_s=_millis(env, "SHUTDOWN_TIMEOUT_MS", 10000),
+        connections=_count(env, "PASSWORD_STRENGTH_CONNECTIONS", 4),
     )
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer (got {raw!r})") from None
+    if not 1 <= value <= 64:
+        raise ConfigError(f"{name} must be 1..64 (got {value})")
+    return value
 
 
 def _port(raw: str) -> int:

@@ -44,3 +44,12 @@ def test_bad_settings_name_the_variable(env: dict[str, str], named: str) -> None
         else env
     with pytest.raises(ConfigError, match=named):
         from_env(env)
+
+
+def test_connections_to_the_backend() -> None:
+    base = {"PASSWORD_STRENGTH_ADDR": "127.0.0.1:50051"}
+    assert from_env(base).connections == 4
+    assert from_env({**base, "PASSWORD_STRENGTH_CONNECTIONS": "2"}).connections == 2
+    for bad in ("0", "x", "65"):
+        with pytest.raises(ConfigError, match="PASSWORD_STRENGTH_CONNECTIONS"):
+            from_env({**base, "PASSWORD_STRENGTH_CONNECTIONS": bad})
