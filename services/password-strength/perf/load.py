@@ -4,8 +4,10 @@
         --duration 8 --requests 4000 --concurrency 8
 
 Stops at whichever comes first, the duration or the request count, and prints one JSON line:
-requests, errors, rps, p50_ms, p99_ms. Calls go out as raw bytes (the serialized request),
-so the client costs the same whatever the method; only loopback addresses are accepted.
+requests, errors, rps, p50_ms, p99_ms, shed (calls refused with RESOURCE_EXHAUSTED: the
+service's in-flight bound; also counted in errors). Calls go out as raw bytes (the serialized
+request), so the client costs the same whatever the method; only loopback addresses are
+accepted.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Result:
     rps: float
     p50_ms: float
     p99_ms: float
+    shed: int = 0
 
 
 def run(address: str, method: str, payload: bytes, concurrency: int, duration_s: float,
@@ -48,6 +51,7 @@ def run(address: str, method: str, payload: bytes, concurrency: int, duration_s:
     budget = min(max_requests, MAX_REQUESTS)
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors = [0] * concurrency
+    shed = [0] * concurrency
     # A local subchannel pool per channel: otherwise equal channels share one connection.
     channels = [grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
                 for _ in range(max(connections, 1))]
@@ -66,8 +70,9 @@ def run(address: str, method: str, payload: bytes, concurrency: int, duration_s:
                     return
                 try:
                     call(payload, timeout=10)
-                except grpc.RpcError:
+                except grpc.RpcError as exc:
                     errors[slot] += 1
+                    shed[slot] += exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
                 mine.append(time.perf_counter() - started)
 
         threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
@@ -85,7 +90,7 @@ def run(address: str, method: str, payload: bytes, concurrency: int, duration_s:
     return Result(requests=count, errors=sum(errors), seconds=round(elapsed, 3),
                   rps=round(count / elapsed, 1) if elapsed else 0.0,
                   p50_ms=round(_quantile(merged, 0.50) * 1e3, 3),
-                  p99_ms=round(_quantile(merged, 0.99) * 1e3, 3))
+                  p99_ms=round(_quantile(merged, 0.99) * 1e3, 3), shed=sum(shed))
 
 
 def _quantile(ordered: Sequence[float], q: float) -> float:
