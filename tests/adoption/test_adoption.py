@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,30 +16,14 @@ from conveyor.commands.init import jenkinsfile
 from conveyor.config import model
 from conveyor.config.check import Overlay, check
 from conveyor.intake.changes import Detector, RefUpdate
+from tests.support import repo
+from tests.support.repo import commit, write
+from tests.support.repo import git_text as git
 
 REPO = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-       "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}
 DOCKERFILE = "FROM scratch\nCOPY {src} /app\nEXPOSE {port}\n"
 SERVICES = {"cart": "src/cart/", "checkout": "src/checkout/", "frontend": "src/frontend/",
             "email": "src/email/"}
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], env=ENV, capture_output=True,
-                          text=True, check=True, timeout=60).stdout
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for path, text in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(text)
-
-
-def commit(root: Path, message: str) -> str:
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "--allow-empty", "-m", message)
-    return git(root, "rev-parse", "HEAD").strip()
 
 
 @pytest.fixture
@@ -48,7 +31,7 @@ def shop(tmp_path: Path) -> Path:
     """src/<name>/ services (checkout's Dockerfile one level down), a shared protocol folder
     renamed pb/ -> protos/ halfway, build files at the root, manifests outside k8s/."""
     root = tmp_path / "shop"
-    git(tmp_path, "init", "-q", "-b", "main", str(root))
+    repo.init(root)
     write(root, {
         "src/cart/Dockerfile": DOCKERFILE.format(src="src/cart", port=7070),
         "src/cart/main.go": "package main\n",

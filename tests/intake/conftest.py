@@ -21,11 +21,7 @@ import pytest
 
 from conveyor.intake import install as hook_install
 from conveyor.intake.outbox import Outbox, Row
-
-IDENTITY = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}
-PROMOTER = {"GIT_COMMITTER_NAME": "Conveyor Promotions",
-            "GIT_COMMITTER_EMAIL": "promotions@conveyor.invalid"}
+from tests.support.repo import PROMOTER, commit, git, init, write
 
 RECORDER = """\
 import os, sys, time
@@ -70,13 +66,6 @@ promotion_identity = "Conveyor Promotions <promotions@conveyor.invalid>"
 """
 
 
-def git(cwd: Path, *args: str | bytes, env: Mapping[str, str] | None = None,
-        input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    full_env = {**os.environ, **IDENTITY, **(env or {})}
-    return subprocess.run(["git", "-C", str(cwd), *args], env=full_env, input=input,
-                          capture_output=True, check=check, timeout=60)
-
-
 @dataclass
 class Monorepo:
     work: Path
@@ -85,17 +74,12 @@ class Monorepo:
 
     # ---------------------------------------------------------------- editing
     def write(self, files: Mapping[str | bytes, str | bytes]) -> None:
-        for name, content in files.items():
-            path = self.work / os.fsdecode(name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content.encode() if isinstance(content, str) else content)
+        write(self.work, files)
 
     def commit(self, files: Mapping[str | bytes, str | bytes], message: str = "change",
                env: Mapping[str, str] | None = None) -> str:
         self.write(files)
-        git(self.work, "add", "-A", "--", ".")
-        git(self.work, "commit", "-q", "--allow-empty", "-m", message, env=env)
-        return self.head()
+        return commit(self.work, message, env)
 
     def head(self, rev: str = "HEAD") -> str:
         return git(self.work, "rev-parse", rev).stdout.decode().strip()
@@ -180,8 +164,7 @@ def make_monorepo(root: Path, services: tuple[str, ...] = ("gateway", "password-
     (executor_dir / "recorder.py").write_text(RECORDER)
     (executor_dir / "mode").write_text("ok")
     work, bare = root / "work", root / "central.git"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    init(work, bare)
     repo = Monorepo(work, bare, executor_dir)
     files: dict[str | bytes, str | bytes] = {
         "conveyor.toml": settings_toml(executor_dir / "recorder.py", extra_settings),

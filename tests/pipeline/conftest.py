@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conveyor.config import model as config
-from conveyor.images import containers, engine, registry_server
+from conveyor.images import engine
 from conveyor.pipeline.context import StageContext
+from tests.support import repo
+from tests.support.images import runner_files
+from tests.support.repo import commit
+from tests.support.repo import git_text as git
 
 REAL_REPO = Path(__file__).resolve().parents[2]
 
@@ -63,23 +65,6 @@ class Handler(BaseHTTPRequestHandler):
 ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
 '''
 
-UNIT_RUNNER = '''\
-"""Run the unit tests with unittest and write JUnit XML to $JUNIT_XML (no pytest needed)."""
-import os, sys, unittest
-from xml.sax.saxutils import quoteattr
-
-suite = unittest.defaultTestLoader.discover(os.path.dirname(os.path.abspath(__file__)))
-result = unittest.TextTestRunner(verbosity=2).run(suite)
-failed = {str(t) for t, _ in result.failures + result.errors}
-with open(os.environ["JUNIT_XML"], "w") as out:
-    out.write(f'<testsuite name="unit" tests="{result.testsRun}" '
-              f'failures="{len(result.failures)}" errors="{len(result.errors)}" skipped="0">')
-    for test, trace in result.failures + result.errors:
-        out.write(f'<testcase name={quoteattr(str(test))}><failure message="failed"/></testcase>')
-    out.write("</testsuite>")
-sys.exit(0 if result.wasSuccessful() else 1)
-'''
-
 DOCKERFILE = '''\
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE} AS deps
@@ -109,25 +94,11 @@ def test_greets_the_name_from_names():
 
 
 def write(root: Path, path: str, text: str) -> None:
-    target = root / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(textwrap.dedent(text) if text.startswith("\n") else text)
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def commit(root: Path, message: str) -> str:
-    git(root, "add", "-A")
-    git(root, "-c", "user.name=Test", "-c", "user.email=test@example.invalid", "commit", "-q",
-        "-m", message)
-    return git(root, "rev-parse", "HEAD")
+    repo.write(root, {path: text})
 
 
 def make_monorepo(root: Path, registry: str) -> Path:
-    git(root.parent, "init", "-q", "-b", "main", str(root))
+    repo.init(root)
     write(root, "conveyor.toml", f"""
         [project]
         global_paths = ["build/"]
@@ -140,7 +111,8 @@ def make_monorepo(root: Path, registry: str) -> Path:
     for service in ("names", "greeter"):
         write(root, f"services/{service}/app.py", APP)
         write(root, f"services/{service}/Dockerfile", DOCKERFILE.replace("SERVICE", service))
-        write(root, f"services/{service}/tests/unit/run.py", UNIT_RUNNER)
+        for path, text in runner_files(service, "unit", "integration").items():
+            write(root, path, text)
         write(root, f"services/{service}/tests/unit/test_app.py", """
             import unittest
 
@@ -200,17 +172,6 @@ def make_monorepo(root: Path, registry: str) -> Path:
         """)
     commit(root, "tiny monorepo")
     return root
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real docker-registry on a free port, in its own directory, for the whole session."""
-    engine.client()
-    address = f"127.0.0.1:{containers.free_port()}"
-    directory = tmp_path_factory.mktemp("registry")
-    registry_server.start(address, directory)
-    yield address
-    registry_server.stop(address, directory)
 
 
 @pytest.fixture

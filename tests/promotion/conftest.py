@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import tarfile
 import textwrap
 from collections.abc import Iterator
@@ -20,9 +19,12 @@ import pytest
 
 from conveyor.config import model as config
 from conveyor.images import base as base_image
-from conveyor.images import containers, engine, registry_server
+from conveyor.images import containers, engine
 from conveyor.promotion import identity
 from conveyor.records import evidence
+from tests.support import repo
+from tests.support.images import runner_files
+from tests.support.repo import git_text as git
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE = "hello"
@@ -53,6 +55,15 @@ APP = textwrap.dedent('''
     ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
 ''')
 
+TEST_TARGET = """\
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE} AS unit
+COPY services/hello/ /src/
+CMD ["python3", "/src/tests/unit/run.py"]
+
+FROM ${BASE_IMAGE}
+CMD ["python3", "-c", "pass"]
+"""
 ACCEPTANCE = textwrap.dedent('''
     import json, os, urllib.request
     def test_answers():
@@ -72,12 +83,9 @@ class Images:
 
 
 @pytest.fixture(scope="session")
-def registry_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    directory = tmp_path_factory.mktemp("registry")
-    address = f"127.0.0.1:{containers.free_port()}"
-    registry_server.start(address, directory)
-    yield address
-    registry_server.stop(address, directory)
+def registry_address(registry: str) -> str:
+    """The session's one registry (tests/conftest.py)."""
+    return registry
 
 
 def build_and_push(base: str, registry: str, version: str, mode: str,
@@ -115,13 +123,6 @@ def images(registry_address: str) -> Images:
         bad_verify=build_and_push(base, registry_address, "v3", "bad"),
         crash=build_and_push(base, registry_address, "v4", "crash"),
     )
-
-
-def _write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
 
 
 # The OS account running the tests may override; production's approvers are named users.
@@ -162,6 +163,11 @@ def fixture_files(registry: str, port_bases: dict[str, int] | None = None) -> di
             test_env = {{ HELLO_URL = "http://{{self.address}}" }}
         '''),
         f"services/{SERVICE}/tests/integration/test_acceptance.py": ACCEPTANCE,
+        # Verification runs the acceptance tests in the image's test target.
+        f"services/{SERVICE}/Dockerfile": TEST_TARGET,
+        f"services/{SERVICE}/tests/unit/test_nothing.py": "def test_nothing():\n    pass\n",
+        **runner_files(SERVICE, "unit", "integration"),
+        "build/base/recipe.toml": (REPO / "build" / "base" / "recipe.toml").read_text(),
         f"k8s/base/{SERVICE}/kustomization.yaml":
             "resources:\n- deployment.yaml\n- service.yaml\n- configmap.yaml\n",
         f"k8s/base/{SERVICE}/service.yaml": textwrap.dedent(f'''
@@ -211,11 +217,6 @@ def fixture_files(registry: str, port_bases: dict[str, int] | None = None) -> di
     return files
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
 @dataclass(frozen=True)
 class Monorepo:
     root: Path  # a developer's checkout (origin = central)
@@ -232,14 +233,9 @@ def make_monorepo(tmp_path: Path, registry_address: str,
                   port_bases: dict[str, int] | None = None) -> Monorepo:
     central = tmp_path / "central.git"
     root = tmp_path / "checkout"
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(central)], check=True)
-    subprocess.run(["git", "init", "--quiet", "-b", "main", str(root)], check=True)
-    _write(root, fixture_files(registry_address, port_bases))
-    git(root, "add", ".")
-    git(root, "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid", "commit", "-qm",
-        "fixture monorepo")
-    git(root, "remote", "add", "origin", str(central))
+    repo.init(root, central)
+    repo.write(root, fixture_files(registry_address, port_bases))
+    repo.commit(root, "fixture monorepo")
     git(root, "push", "-q", "origin", "main")
     return Monorepo(root, central, config.load_dir(root))
 

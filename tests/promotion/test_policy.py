@@ -9,7 +9,7 @@ import pytest
 
 from conveyor import cli
 from conveyor.images import base as base_image
-from conveyor.images import containers, engine
+from conveyor.images import containers, engine, instance
 from conveyor.promotion import automatic, deploy, identity
 from conveyor.records import ledger
 from tests.support import records
@@ -24,8 +24,9 @@ pytestmark = pytest.mark.docker
 def snapshot(monorepo: Monorepo) -> tuple[object, ...]:
     """Git (central refs and the overlays), the checkout, the ledger and running containers."""
     overlays = git(monorepo.central, "ls-tree", "-r", "main", "--", "k8s/overlays")
-    running = sorted((c.name, c.id) for c in engine.client().containers.list(
-        all=True, filters={"label": f"conveyor.service={SERVICE}"}))
+    running = sorted((c.name, c.id) for c in engine.client().containers.list(  # this instance's
+        all=True, filters={"label": [f"conveyor.service={SERVICE}",
+                                     f"{instance.LABEL}={instance.instance_id()}"]}))
     rows = [tuple(r) for r in records.rows("SELECT * FROM promotions")]
     return (git(monorepo.central, "for-each-ref"), overlays, git(monorepo.root, "status", "-z"),
             git(monorepo.root, "rev-parse", "HEAD"), rows, running)
