@@ -165,15 +165,23 @@ def test_push_to_production_through_jenkins(
     assert overlays.pinned(repo.root, "staging", pipeline) is None
     assert overlays.pinned(repo.root, "test", pipeline) == built.good
 
-    # Unfrozen, the next build's staging stage promotes; then the approval (input sets
-    # APPROVER to the user who pressed Promote; conveyor checks production's approvers).
+    # Unfrozen, the next build's staging stage promotes; then the approval (the input step
+    # records who pressed Promote on the build; conveyor reads it from Jenkins and checks
+    # production's approvers).
     ledger.unfreeze(SERVICE, "staging")
     assert sh(monkeypatch, environment, workspace, capsys, "stage", "promote",
               "--env", "staging")[0] == 0
-    approved = {**environment, "APPROVER": "carol"}
+    # Before anyone pressed Promote, a self-declared approver is nobody.
+    forged = {**environment, "APPROVER": "carol"}
+    code, out = sh(monkeypatch, forged, workspace, capsys, "stage", "promote",
+                   "--env", "production")
+    assert code == 2 and "no approval recorded by Jenkins' input step" in out, out
+    jenkins.approve(JOB, 1, "carol")  # Jenkins records who pressed Promote
+    approved = {**environment, "APPROVER": "mallory"}  # and what $APPROVER says is ignored
     code, out = sh(monkeypatch, approved, workspace, capsys, "stage", "promote",
                    "--env", "production")
     assert code == 0 and "skipped" not in out, out
+    assert ledger.history(SERVICE, "production")[0].approver == "carol"
     git(repo.root, "pull", "-q", "origin", "main")
     assert overlays.pinned(repo.root, "production", pipeline) == built.good
     assert ledger.is_verified(SERVICE, "production", built.good)

@@ -129,6 +129,7 @@ class Build:
     queue_id: int
     result: str | None = None  # SUCCESS | FAILURE | ABORTED | NOT_BUILT; None while building
     log: list[str] = field(default_factory=list)
+    approvers: list[str] = field(default_factory=list)  # users who submitted an input
 
 
 @dataclass
@@ -540,6 +541,13 @@ class FakeJenkins:
             update_by_xml(item, root)
             parent.children[short] = item
 
+    def approve(self, job: str, number: int, user: str) -> None:
+        """A user presses the input step's "Promote": pipeline-input-step
+        InputStepExecution.proceed adds `ApproverAction(User.current().getId())` to the run
+        (ApproverAction.java: an InvisibleAction, @ExportedBean, `userId` @Exported), and
+        `submitterParameter` hands the same id to the stage as an environment variable."""
+        self.build(job, number).approvers.append(user)
+
     def environment(self, job: str, number: int) -> dict[str, str]:
         """What `sh` sees in a build (Run.getEnvironment, ParametersAction): params and more."""
         build = self.build(job, number)
@@ -631,6 +639,8 @@ class FakeJenkins:
                                  "value": v} for k, v in build.parameters.items()]},
                 {"_class": "hudson.model.CauseAction",
                  "causes": [{"_class": "hudson.model.Cause$UserIdCause", "userId": self.user}]},
+                *({"_class": "org.jenkinsci.plugins.workflow.support.steps.input."
+                             "ApproverAction", "userId": user} for user in build.approvers),
             ],
         }
 

@@ -2,14 +2,15 @@
 Jenkinsfile's stages).
 
 Inputs come from arguments or from the environment Jenkins sets: SERVICE, REVISION, REF,
-CONTENT_KEY, TRIGGER_ID, BUILD_URL, GIT_URL, APPROVER. Under the Jenkinsfile
+CONTENT_KEY, TRIGGER_ID, BUILD_NUMBER, BUILD_URL, GIT_URL. Under the Jenkinsfile
 (CONVEYOR_EXECUTOR=jenkins) each stage is recorded under the trigger's run
 (`jenkins.builds.run_id`), so status and the dashboard show it with a link to the build.
 
 `conveyor stage promote --env ENV` is the Jenkinsfile's promotion: into an automatic
 environment it asks the same rule as the local executor's automatic promotion
 (promotion.eligibility, with the branch, the environment's `automatic` flag and freezes);
-into an approval environment it promotes with the approver Jenkins' `input` recorded, unless
+into an approval environment it promotes with the approver Jenkins' `input` recorded on the
+build (read back from Jenkins with Conveyor's credentials, never from $APPROVER), unless
 the digest was superseded (the previous environment now runs another one). When the rule
 says no it prints "skipped: why" and exits 0, so Groovy decides nothing.
 """
@@ -31,7 +32,7 @@ from conveyor.jenkins import builds as jenkins_builds
 from conveyor.pipeline import run as pipeline_run
 from conveyor.pipeline import runner as stage_runner
 from conveyor.pipeline.context import StageContext
-from conveyor.promotion import automatic, eligibility, overlays
+from conveyor.promotion import automatic, eligibility, identity, overlays
 from conveyor.promotion.promote import gather, promote
 from conveyor.util.locks import named_lock
 
@@ -147,10 +148,7 @@ def _promote_stage(loaded: config.Config, root: Path, service: str, environment:
         promote(loaded, service, env.name, central_url=central, digest=digest,
                 actor=automatic.ACTOR, automatic=True, branch=branch, wait=True)
         return True
-    approver = os.environ.get("APPROVER") or None
-    if env.approval and not approver:
-        raise Refusal(f"{env.name} needs an approval: run this stage after Jenkins' input "
-                      "(APPROVER is not set)")
+    approver = _jenkins_approver(loaded, service) if env.approval else None
     previous = loaded.settings.previous_environment(env.name)
     if previous is not None:
         with named_lock("central-read", wait=True):
@@ -159,10 +157,21 @@ def _promote_stage(loaded: config.Config, root: Path, service: str, environment:
         if there != digest:
             return _skipped(f"superseded: {previous.name} now runs {there or 'nothing'}, not "
                             f"{digest}; promote what {previous.name} runs")
-    request = gather(loaded, pipeline, env, digest, approver=approver)
+    request = gather(loaded, pipeline, env, digest,
+                     approver=approver.name if approver else None)
     decision = eligibility.is_promotable(request)
     if not decision.allowed:
         return _skipped(decision.explain(request))
     promote(loaded, service, env.name, central_url=central, digest=digest,
             actor=approver or automatic.ACTOR, approver=approver, wait=True)
     return True
+
+
+def _jenkins_approver(loaded: config.Config, service: str) -> identity.Actor:
+    """The user who approved this build, as Jenkins recorded it (not $APPROVER)."""
+    number, trigger_id = os.environ.get("BUILD_NUMBER", ""), os.environ.get("TRIGGER_ID", "")
+    if not number.isdigit() or not trigger_id:
+        raise Refusal("an approval is read from the Jenkins build that asked for it: "
+                      "BUILD_NUMBER and TRIGGER_ID are not set (run this stage under Jenkins)")
+    return identity.from_jenkins(jenkins_builds.approver_of(loaded.settings, service,
+                                                            int(number), trigger_id))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conveyor.config.model import Config, Settings
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConveyorError, Refusal
 from conveyor.executors import Trigger
 from conveyor.jenkins.client import Client, NotFound, job_path
 from conveyor.records import runs
@@ -91,6 +91,32 @@ def last_build(settings: Settings, service: str, *,
         update(trigger_id, build["url"], status_of(build))
     return {"number": build.get("number"), "url": build.get("url"),
             "result": build.get("result"), "building": bool(build.get("building"))}
+
+
+APPROVER_ACTION = "org.jenkinsci.plugins.workflow.support.steps.input.ApproverAction"
+
+
+def approver_of(settings: Settings, service: str, number: int, trigger_id: str, *,
+                client: Client | None = None) -> str:
+    """Who approved build `number` of `service`'s job, as Jenkins recorded it.
+
+    The input step records the user Jenkins authenticated as an `ApproverAction` on the run
+    (pipeline-input-step InputStepExecution.proceed); Conveyor reads it with its own Jenkins
+    credentials, from the job it synced, and only for the build of this trigger. An
+    environment variable (`APPROVER`, which anyone running the stage could set) is never
+    taken for an identity.
+    """
+    client = client or Client(settings)
+    job = f"{settings.jenkins.folder}/{service}"
+    build = client.get_json(f"{job_path(job)}{number}/api/json?tree=actions[userId,"
+                            "parameters[name,value]]", f"read who approved {job} #{number}")
+    if parameters_of(build).get("TRIGGER_ID") != trigger_id:
+        raise Refusal(f"{job} #{number} is not the build of trigger {trigger_id}")
+    approvers = [action["userId"] for action in build.get("actions") or []
+                 if (action or {}).get("_class") == APPROVER_ACTION and action.get("userId")]
+    if not approvers:
+        raise Refusal(f"{job} #{number} has no approval recorded by Jenkins' input step")
+    return str(approvers[-1])
 
 
 def refresh_last_builds(config: Config, warn: Callable[[str], None]) -> None:
