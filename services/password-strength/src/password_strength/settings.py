@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,9 +62,20 @@ def from_env(env: Mapping[str, str] = os.environ) -> Settings:
     )
 
 
-def default_processes() -> int:
-    """One server process per core this process may run on."""
-    return max(len(os.sched_getaffinity(0)), 1)
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota|max> <period>"
+
+
+def default_processes(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """One server process per core this process may use: the cores it may run on, capped by
+    its cgroup's CPU quota (a pod limited to 500m gets one process, not one per node core)."""
+    cores = max(len(os.sched_getaffinity(0)), 1)
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(math.ceil(int(quota) / int(period)), 1))
+    except (OSError, ValueError):
+        pass
+    return cores
 
 
 def _level(raw: str) -> str:
