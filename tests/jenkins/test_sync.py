@@ -130,7 +130,8 @@ def test_prune_removes_jobs_of_services_that_are_gone(
 
 def test_a_local_repository_needs_the_opt_in(conf: config.Config, client: Client,
                                              fake: FakeJenkins) -> None:
-    local = dataclasses.replace(conf.settings.jenkins, repository_url="file:///srv/git/m.git")
+    local = dataclasses.replace(conf.settings.jenkins, repository_url="file:///srv/git/m.git",
+                                allow_local_repository=False)
     settings = dataclasses.replace(conf.settings, jenkins=local)
     with pytest.raises(Refusal, match="ALLOW_LOCAL_CHECKOUT"):
         jenkins_sync.sync(dataclasses.replace(conf, settings=settings), client)

@@ -138,7 +138,6 @@ class Jenkins:
     folder: str
     agent_label: str
     repository_url: str
-    credentials_id: str
     user_env: str
     token_env: str
     credentials_file: str | None
@@ -462,7 +461,6 @@ def load_settings(source: Source) -> Settings:
             folder=jenkins.text("folder", "conveyor"),
             agent_label=jenkins.text("agent_label", "docker"),
             repository_url=jenkins.text("repository_url", ""),
-            credentials_id=jenkins.text("credentials_id", "conveyor-registry"),
             user_env=jenkins.text("user_env", "JENKINS_USER"),
             token_env=jenkins.text("token_env", "JENKINS_TOKEN"),
             credentials_file=jenkins.optional_str("credentials_file"),

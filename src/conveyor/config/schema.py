@@ -111,8 +111,6 @@ SETTINGS: tuple[Table, ...] = (
         Key("folder", "text", "conveyor", "The folder holding one job per service."),
         Key("agent_label", "text", "docker", "Label of the agents that run stages."),
         Key("repository_url", "text", "", "URL Jenkins clones the monorepo from."),
-        Key("credentials_id", "text", "conveyor-registry", "Jenkins credentials for the "
-            "registry."),
         Key("user_env", "text", "JENKINS_USER", "Variable holding the Jenkins user."),
         Key("token_env", "text", "JENKINS_TOKEN", "Variable holding the API token."),
         Key("credentials_file", "text", None, "File holding user:token instead."),
