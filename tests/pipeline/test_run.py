@@ -30,8 +30,11 @@ pytestmark = [pytest.mark.usefixtures("no_containers_left")]
 def promotions(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Stands in for automatic promotion and records how the run called it."""
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(automatic, "after_pipeline",
-                        lambda config, **kwargs: calls.append(kwargs))
+    def after_pipeline(config: Any, progress: Any, **facts: Any) -> None:
+        progress("promoted (stand-in)")
+        calls.append(facts)
+
+    monkeypatch.setattr(automatic, "after_pipeline", after_pipeline)
     return calls
 
 

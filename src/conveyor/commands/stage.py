@@ -22,10 +22,10 @@ import os
 import time
 from pathlib import Path
 
-from conveyor.commands._common import add_repo_option, repo_root
+from conveyor.commands._common import add_json_option, add_repo_option, print_json, repo_root
 from conveyor.config import model as config
 from conveyor.config.stages import STAGES
-from conveyor.errors import ConveyorError, Refusal
+from conveyor.errors import ConveyorError, Refusal, UsageError
 from conveyor.git import central as central_repo
 from conveyor.git import plumbing as git
 from conveyor.jenkins import builds as jenkins_builds
@@ -50,6 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--reports", type=Path,
                         help="where reports go (default: reports/<service>/ in the workspace)")
     add_repo_option(parser)
+    add_json_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -63,12 +64,12 @@ def _under_jenkins() -> str | None:
 def run(args: argparse.Namespace) -> int:
     service = args.service or os.environ.get("SERVICE")
     if not service:
-        raise ConveyorError("which service? pass --service or set SERVICE")
+        raise UsageError("which service? pass --service or set SERVICE")
     root = repo_root(args)
     wanted = args.revision or os.environ.get("REVISION") or "HEAD"
     revision = git.rev_parse(root, wanted)
     if revision is None:
-        raise ConveyorError(f"{root}: no commit {wanted}")
+        raise Refusal(f"{root}: no commit {wanted}")
     reports = args.reports or root / "reports" / service
     loaded = config.load_commit(root, revision)
     trigger_id = os.environ.get("TRIGGER_ID")
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.time()
     if args.stage == PROMOTE:
         if not args.env:
-            raise ConveyorError("conveyor stage promote needs --env ENV")
+            raise UsageError("conveyor stage promote needs --env ENV")
         digest = args.digest or _digest_from(reports)
         passed, digest_seen = _promote_stage(loaded, root, service, args.env, digest), digest
         name = f"{PROMOTE} {args.env}"
@@ -101,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
             trigger_id=jenkins_trigger, service=service, revision=revision,
             ref=os.environ.get("REF", ""), stage=name, passed=passed, started=started,
             build_url=os.environ.get("BUILD_URL"), digest=digest_seen)
+    if args.json:
+        print_json({"service": service, "revision": revision, "stage": name, "passed": passed,
+                    "digest": digest_seen})
     return 0 if passed else 1
 
 
@@ -138,16 +142,8 @@ def _promote_stage(loaded: config.Config, root: Path, service: str, environment:
     ref = os.environ.get("REF", "")
     central = _central_url(root)
     if env.automatic:
-        branch = automatic.branch_of(ref)
-        if branch is None:
-            return _skipped(f"{ref!r} is not a branch; only branches promote automatically")
-        request = gather(loaded, pipeline, env, digest, automatic=True, branch=branch)
-        decision = eligibility.is_promotable(request)
-        if not decision.allowed:
-            return _skipped(decision.explain(request))
-        promote(loaded, service, env.name, central_url=central, digest=digest,
-                actor=automatic.ACTOR, automatic=True, branch=branch, wait=True)
-        return True
+        automatic.promote_into(loaded, service, env.name, digest, ref=ref, central_url=central)
+        return True  # promoted, or skipped by the rule
     approver = _jenkins_approver(loaded, service) if env.approval else None
     previous = loaded.settings.previous_environment(env.name)
     if previous is not None:
@@ -163,7 +159,7 @@ def _promote_stage(loaded: config.Config, root: Path, service: str, environment:
     if not decision.allowed:
         return _skipped(decision.explain(request))
     promote(loaded, service, env.name, central_url=central, digest=digest,
-            actor=approver or automatic.ACTOR, approver=approver, wait=True)
+            actor=approver or identity.system(automatic.ACTOR), approver=approver, wait=True)
     return True
 
 
