@@ -83,6 +83,8 @@ def test_sync_from_the_command_line(tmp_path: Path, fake: FakeJenkins, credentia
     assert "create job conveyor/gateway" in capsys.readouterr().out
     assert cli.main(["jenkins", "sync", "--repo", str(root)]) == 0
     assert "up to date" in capsys.readouterr().out
+    assert cli.main(["jenkins", "sync", "--json", "--repo", str(root)]) == 0
+    assert json.loads(capsys.readouterr().out)["changes"] == []
     assert cli.main(["jenkins", "status", "--json", "--repo", str(root)]) == 0
     assert '"gateway": null' in capsys.readouterr().out
 

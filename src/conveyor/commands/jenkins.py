@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync.add_argument("--prune", action="store_true",
                       help="also delete the jobs of services that no longer exist")
     add_repo_option(sync)
+    add_json_option(sync)
     sync.set_defaults(func=run_sync)
     status = commands.add_parser("status", help="the last Jenkins build of each service")
     add_repo_option(status)
@@ -31,6 +32,11 @@ def run_sync(args: argparse.Namespace) -> int:
     config = load_config(args)
     changes = jenkins_sync.sync(config, Client(config.settings), dry_run=args.dry_run,
                                 prune=args.prune)
+    if args.json:
+        print_json({"url": config.settings.jenkins.url, "dry_run": args.dry_run,
+                    "changes": [{"action": c.action, "kind": c.kind, "name": c.name}
+                                for c in changes]})
+        return 0
     prefix = "would " if args.dry_run else ""
     for change in changes:
         print(f"{prefix}{change.describe()}")
