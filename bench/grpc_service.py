@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "services/password-strength/src"))
 sys.path.insert(0, str(REPO / "services/password-strength/perf"))
 
 import load  # noqa: E402
-from password_strength import limits, model, processes, server, settings  # noqa: E402
+from password_strength import limits, model, processes, server, settings, stubs  # noqa: E402
 from password_strength.estimator import Estimator  # noqa: E402
 
 EMPTY = "/bench.Empty/Call"
@@ -70,6 +70,8 @@ def empty_group(config: settings.Settings, count: int,
 
 
 def service_group(config: settings.Settings, learned: model.Model) -> processes.ServerGroup:
+    stubs.load()  # before forking, so the children do not race to generate them
+
     def serve(port: int, ready: Callable[[], None]) -> int:
         import dataclasses
 

@@ -15,9 +15,9 @@ import multiprocessing
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable
-from multiprocessing.connection import wait
-from typing import Any
+from multiprocessing.connection import Connection, wait
 
 log = logging.getLogger("password_strength")
 
@@ -28,23 +28,37 @@ class ServerGroup:
     def __init__(self, host: str, port: int, count: int, serve: Serve,
                  start_timeout: float = 60.0) -> None:
         ctx = multiprocessing.get_context("fork")
-        self._ready = ctx.SimpleQueue()
+        # Each child sends its pid when it serves (a few bytes: pipe writes that small are
+        # atomic, so the children can share one writer).
+        self._ready, ready_writer = ctx.Pipe(duplex=False)
         # Port 0: reserve a free port with a bound (not listening) SO_REUSEPORT socket, so no
         # other program takes it before the children bind; connections only go to listeners.
         self._reserved = _reserve(host) if port == 0 else None
         self.port = self._reserved.getsockname()[1] if self._reserved else port
-        self.children = [ctx.Process(target=_child, args=(serve, self.port, self._ready),
+        self.children = [ctx.Process(target=_child, args=(serve, self.port, ready_writer),
                                      name=f"password-strength-{i}", daemon=True)
                          for i in range(count)]
         for child in self.children:
             child.start()
         try:
-            for _ in self.children:
-                if not _poll(self._ready, start_timeout):
-                    raise RuntimeError(f"a server process did not start in {start_timeout:g}s")
+            self._await_ready(start_timeout)
         except BaseException:
             self.stop(0.0)
             raise
+
+    def _await_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = len(self.children)
+        sentinels = [child.sentinel for child in self.children]
+        while pending:
+            woke = wait([self._ready, *sentinels], max(deadline - time.monotonic(), 0.0))
+            if not woke:
+                raise RuntimeError(f"a server process did not start in {timeout:g}s")
+            if self._ready in woke:
+                self._ready.recv()
+                pending -= 1
+            elif any(not child.is_alive() for child in self.children):
+                raise RuntimeError("a server process exited while starting (see its log)")
 
     @property
     def pids(self) -> list[int]:
@@ -70,9 +84,8 @@ class ServerGroup:
         return 0 if all(child.exitcode == 0 for child in self.children) else 1
 
 
-def _child(serve: Serve, port: int, ready: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's ^C reaches the parent
-    code = serve(port, lambda: ready.put(os.getpid()))
+def _child(serve: Serve, port: int, ready: Connection) -> None:
+    code = serve(port, lambda: ready.send(os.getpid()))
     os._exit(code)  # skip the parent's atexit handlers, inherited by the fork
 
 
@@ -83,6 +96,3 @@ def _reserve(host: str) -> socket.socket:
     sock.bind((host, 0))
     return sock
 
-
-def _poll(queue: Any, timeout: float) -> bool:
-    return bool(wait([queue._reader], timeout)) and queue.get() is not None

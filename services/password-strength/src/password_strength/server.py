@@ -105,10 +105,16 @@ def serve_group(config: settings.Settings, learned: model_file.Model) -> int:
     def child(port: int, ready: Callable[[], None]) -> int:
         return serve(dataclasses.replace(config, port=port), learned, True, ready)
 
-    group = processes.ServerGroup(config.host, config.port, config.processes, child)
+    stubs.load()  # once, before forking: on a host the children would race to generate them
+
+    try:
+        group = processes.ServerGroup(config.host, config.port, config.processes, child)
+    except RuntimeError as exc:
+        log.error("%s", exc)
+        return 1
     log.info("started", extra={"fields": {"processes": group.pids, "port": group.port}})
     while not stop.is_set():
-        if group.wait_any(timeout=0.5):
+        if group.wait_any(timeout=0.5) and not stop.is_set():
             log.error("a server process exited; stopping the others")
             group.stop(config.grace_seconds)
             return 1
