@@ -40,6 +40,11 @@ def test_the_wheel_installs_hooks_that_answer_a_push(tmp_path: Path) -> None:
                               "import conveyor, sys; print(conveyor.__file__)"],
                              capture_output=True, text=True, check=True, timeout=60)
     assert located.stdout.startswith(str(venv))  # the wheel's copy, not the checkout
+    template = subprocess.run([str(venv / "bin/python"), "-c",
+                               "from conveyor.commands.init import jenkinsfile; "
+                               "print(jenkinsfile(), end='')"],
+                              capture_output=True, text=True, check=True, timeout=60)
+    assert template.stdout == (REPO / "Jenkinsfile").read_text()  # what `conveyor init` writes
 
     (tmp_path / "repo").mkdir()
     monorepo = make_monorepo(tmp_path / "repo")
