@@ -11,6 +11,7 @@ promotes, inside its lock), by automatic promotion before each environment, and 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +36,22 @@ class Change:
     action: str  # unchanged | redeployed | failed | unpinned
     detail: str = ""
 
+    def as_dict(self) -> dict[str, str | None]:
+        return dataclasses.asdict(self)
+
     def line(self) -> str:
         short = (self.pinned or "-")[7:19] or "-"
         return f"{self.environment}: {self.service} {short} {self.action}" + (
             f": {self.detail}" if self.detail else "")
+
+
+class ConvergenceFailed(ConveyorError):
+    """Some service could not be brought to its pin; `changes` says what happened to all."""
+
+    def __init__(self, changes: list[Change]) -> None:
+        failed = [c for c in changes if c.action == "failed"]
+        super().__init__("convergence failed: " + "; ".join(c.line() for c in failed))
+        self.changes = changes
 
 
 def converge(config: Config, central_url: str, *, environments: Iterable[str] | None = None,
@@ -55,9 +68,8 @@ def converge(config: Config, central_url: str, *, environments: Iterable[str] | 
             checkout = central.sync(central_url, settings.default_branch, f"promote-{env.name}")
             changes += converge_locked(config, env, checkout, services=services, actor=actor,
                                        progress=progress)
-    failed = [c for c in changes if c.action == "failed"]
-    if failed:
-        raise ConveyorError("convergence failed: " + "; ".join(c.line() for c in failed))
+    if any(c.action == "failed" for c in changes):
+        raise ConvergenceFailed(changes)
     return changes
 
 
