@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -70,6 +72,35 @@ def test_grpc_load_encodes_the_json_payload_through_reflection(grpc_service: str
     outcome = loadtest.run(loadtest.Load("grpc", grpc_service, "/grpc.health.v1.Health/Check",
                                          '{"service": ""}', 30, 100, 4))
     assert outcome.requests == 100 and outcome.errors == 0, outcome.first_error
+
+
+class SlowHealth(health.HealthServicer):
+    def Check(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC's method name
+        time.sleep(0.05)
+        return super().Check(request, context)
+
+
+def test_calls_the_service_sheds_are_counted_apart_from_errors() -> None:
+    """Beyond its in-flight bound the service answers RESOURCE_EXHAUSTED at once (it sheds);
+    the load test reports the shed rate and counts no error for them."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), maximum_concurrent_rpcs=1)
+    health_pb2_grpc.add_HealthServicer_to_server(SlowHealth(), server)
+    reflection.enable_server_reflection(
+        (health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME), server)
+    port = containers.free_port()
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    try:
+        outcome = loadtest.run(loadtest.Load("grpc", f"127.0.0.1:{port}",
+                                             "/grpc.health.v1.Health/Check",
+                                             '{"service": ""}', 30, 60, 6))
+    finally:
+        server.stop(None)
+    figures = outcome.figures()
+    assert figures["errors"] == 0, outcome.first_error
+    assert 0 < figures["shed"] < 60 and figures["shed_rate"] == round(figures["shed"] / 60, 4)
+    assert figures["requests"] == 60
 
 
 def test_a_payload_that_does_not_fit_the_method_is_named(grpc_service: str) -> None:

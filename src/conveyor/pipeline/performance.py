@@ -41,7 +41,8 @@ def run(ctx: StageContext) -> StageResult:
         breaches += regressions(figures, baseline, perf.regression_pct)
         figures["baseline"] = {k: baseline.get(k) for k in (*LATENCIES, "rps")}
     ctx.progress(f"performance: p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, p99 "
-                 f"{figures['p99_ms']} ms, {figures['rps']} req/s, {figures['errors']} errors")
+                 f"{figures['p99_ms']} ms, {figures['rps']} req/s, {figures['errors']} errors, "
+                 f"shed {figures['shed_rate']:.1%}")
     ctx.progress(f"performance: regression check: {note}")
     report = {"service": ctx.service, "digest": digest, "figures": figures,
               "production_digest": production, "regression_check": note,
