@@ -92,6 +92,37 @@ def test_a_push_error_inside_the_stream_records_no_digest(monorepo: Path,
         registry_server.stop(address, tmp_path / "readonly")
 
 
+def test_the_stages_use_the_digest_built_for_the_configured_registry(
+        monorepo: Path, registry: str, tmp_path: Path) -> None:
+    """Issue 12 #3: build records were keyed by service and content key only, so the same
+    content built for a second registry left no record of its own there."""
+    from conveyor.images import containers
+    from conveyor.pipeline.context import StageContext
+
+    first_config = config.load_dir(monorepo)
+    first = images.build(first_config, monorepo, git.output(monorepo, "rev-parse", "HEAD"),
+                         "names", progress=lambda _: None)
+    other = f"127.0.0.1:{containers.free_port()}"
+    registry_server.start(other, tmp_path / "other")
+    try:
+        toml = monorepo / "conveyor.toml"
+        toml.write_text(toml.read_text().replace(registry, other))
+        head = commit(monorepo, "point at another registry")
+        other_config = config.load_dir(monorepo)
+        second = images.build(other_config, monorepo, head, "names", progress=lambda _: None)
+        assert second.image.content_key == first.image.content_key  # the same content
+        assert not second.reused
+
+        assert sorted((r["repository"], r["digest"]) for r in builds()) == sorted([
+            (f"{registry}/conveyor-test/names", first.image.digest),
+            (f"{other}/conveyor-test/names", second.image.digest)])
+        for cfg, built in ((first_config, first), (other_config, second)):
+            ctx = StageContext(cfg, monorepo, monorepo, "names", head, tmp_path / "reports")
+            assert ctx.image() == built.image  # this registry's record, not the other's
+    finally:
+        registry_server.stop(other, tmp_path / "other")
+
+
 def test_a_missing_dockerfile_is_named(monorepo: Path) -> None:
     write(monorepo, "pipelines/names.toml",
           (monorepo / "pipelines/names.toml").read_text().replace(

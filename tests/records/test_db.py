@@ -15,6 +15,16 @@ from conveyor.records import builds, db, ledger, pushes, runs
 RELEASED_SCHEMA = "\n".join(statement + ";" for statement in db.MIGRATIONS[0])
 
 
+def old_database(file: Path, script: str, *rows: str) -> None:
+    """A database as an earlier Conveyor left it: its schema script, then `rows`."""
+    old = sqlite3.connect(file)
+    old.executescript(script)
+    for statement in rows:
+        old.execute(statement)
+    old.commit()
+    old.close()
+
+
 def tables(conn: sqlite3.Connection, kind: str) -> set[str]:
     return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", (kind,))
             if not r[0].startswith("sqlite_")}
@@ -32,14 +42,11 @@ def test_a_new_database_gets_every_step_and_the_latest_version() -> None:
 
 def test_a_database_of_the_unversioned_schema_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
     file = tmp_path / "conveyor.db"
-    old = sqlite3.connect(file)
-    old.executescript(RELEASED_SCHEMA)
-    old.execute("INSERT INTO runs (run_id, service, revision, executor, status, started_at)"
-                " VALUES ('r1', 'gateway', 'abc', 'local', 'passed', 1.0)")
-    old.execute("INSERT INTO pushes (ref, new, services_total, services_built, pushed_at)"
-                " VALUES ('refs/heads/main', 'abc', 2, 1, 1.0)")
-    old.commit()
-    old.close()
+    old_database(file, RELEASED_SCHEMA,
+                 "INSERT INTO runs (run_id, service, revision, executor, status, started_at)"
+                 " VALUES ('r1', 'gateway', 'abc', 'local', 'passed', 1.0)",
+                 "INSERT INTO pushes (ref, new, services_total, services_built, pushed_at)"
+                 " VALUES ('refs/heads/main', 'abc', 2, 1, 1.0)")
 
     with db.connect(file) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == db.VERSION
@@ -105,3 +112,37 @@ def test_the_first_push_creates_the_database(conveyor_home: Path) -> None:
         assert [tuple(r) for r in conn.execute(
             "SELECT new, services_total, services_built FROM pushes ORDER BY id")] == [
             ("abc", 3, 1), ("def", 3, 0)]
+
+
+def test_a_version_2_database_keys_builds_by_registry_and_keeps_its_rows(tmp_path: Path) -> None:
+    """Issue 12 #3: before version 3 one row per (service, content key): a build of the same
+    key for another registry was not stored, and its stages looked up the first registry's."""
+    file = tmp_path / "conveyor.db"
+    old_database(file, "\n".join(s + ";" for step in db.MIGRATIONS[:2] for s in step),
+                 "PRAGMA user_version = 2",
+                 "INSERT INTO builds VALUES ('gateway', 'k', 'sha256:aa', 'reg-a:5000/gw',"
+                 " 'r1', 1.0)",
+                 "INSERT INTO promotions (service, environment, digest, phase, actor,"
+                 " started_at) VALUES ('gateway', 'test', 'sha256:aa', 'failed', 'me', 1.0)")
+
+    with db.connect(file) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == db.VERSION
+        assert "builds_by_digest" in tables(conn, "index")
+        conn.execute("INSERT INTO builds VALUES ('gateway', 'k', 'sha256:bb', 'reg-b:5000/gw',"
+                     " 'r1', 2.0)")
+        rows = [tuple(r) for r in conn.execute(
+            "SELECT repository, digest FROM builds ORDER BY repository")]
+        promotion = conn.execute("SELECT phase, failure FROM promotions").fetchone()
+    assert rows == [("reg-a:5000/gw", "sha256:aa"), ("reg-b:5000/gw", "sha256:bb")]
+    assert tuple(promotion) == ("failed", None)
+
+
+def test_build_records_of_two_registries_coexist_and_the_first_of_each_stays() -> None:
+    a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    for repository, digest in (("reg-a:5000/gw", a), ("reg-b:5000/gw", b),
+                               ("reg-a:5000/gw", b)):  # a rebuild never overwrites
+        builds.record(service="gateway", content_key="k", digest=digest,
+                      repository=repository, revision="r1")
+    assert builds.recorded("gateway", "k", "reg-a:5000/gw")["digest"] == a  # type: ignore[index]
+    assert builds.recorded("gateway", "k", "reg-b:5000/gw")["digest"] == b  # type: ignore[index]
+    assert builds.recorded("gateway", "k", "reg-c:5000/gw") is None

@@ -78,8 +78,8 @@ def repository_of(settings: Settings, pipeline: Pipeline) -> str:
 def recorded(service: str, key: str, repository: str) -> Image | None:
     """The build record of a content key *in this registry*. A record made against another
     registry names a digest this one may not have, so it does not count here."""
-    row = builds.recorded(service, key)
-    if row is None or row["repository"] != repository:
+    row = builds.recorded(service, key, repository)
+    if row is None:
         return None
     return Image(service, key, row["digest"], row["repository"], row["revision"])
 
@@ -312,6 +312,7 @@ def _read_file(image: str, path: str) -> bytes:
 
 
 def _record(image: Image) -> None:
-    """The first build of a content key is the record; a rebuild never overwrites it."""
+    """The first build of a content key in a repository is the record; a rebuild never
+    overwrites it."""
     builds.record(service=image.service, content_key=image.content_key, digest=image.digest,
                   repository=image.repository, revision=image.revision)

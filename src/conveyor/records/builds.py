@@ -1,6 +1,8 @@
-"""Image builds (db table `builds`): the first image built for a service's content key.
+"""Image builds (db table `builds`): the first image built for a service's content key in
+one registry repository.
 
-The first build of a content key is the record; a rebuild never overwrites it.
+The first build of a content key in a repository is the record; a rebuild never overwrites
+it. Another registry gets its own record: its digest is not this one's.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ def record(*, service: str, content_key: str, digest: str, repository: str,
             (service, content_key, digest, repository, revision, db.now()))
 
 
-def recorded(service: str, content_key: str) -> dict[str, Any] | None:
-    """The build recorded for a service's content key, as a dict."""
+def recorded(service: str, content_key: str, repository: str) -> dict[str, Any] | None:
+    """The build recorded for a service's content key in `repository`, as a dict."""
     with db.connect() as conn:
-        row = conn.execute("SELECT * FROM builds WHERE service = ? AND content_key = ?",
-                           (service, content_key)).fetchone()
+        row = conn.execute("SELECT * FROM builds WHERE service = ? AND content_key = ?"
+                           " AND repository = ?", (service, content_key, repository)).fetchone()
     return dict(row) if row else None
 
 

@@ -111,8 +111,29 @@ _V2 = (
     "CREATE INDEX IF NOT EXISTS pushes_by_revision ON pushes (new)",
     "CREATE INDEX IF NOT EXISTS builds_by_digest ON builds (digest)",
 )
+# Version 3: a build is recorded per registry repository too (issue 12 #3): the same content
+# key built for two registries has two digests, and each registry's stages test their own.
+# SQLite cannot change a primary key in place: copy into the new table, keep every row.
+_V3 = (
+    """CREATE TABLE builds_v3 (
+    service TEXT NOT NULL,
+    content_key TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (service, content_key, repository)
+)""",
+    "INSERT INTO builds_v3 (service, content_key, digest, repository, revision, recorded_at)"
+    " SELECT service, content_key, digest, repository, revision, recorded_at FROM builds",
+    "DROP TABLE builds",
+    "ALTER TABLE builds_v3 RENAME TO builds",
+    "CREATE INDEX IF NOT EXISTS builds_by_digest ON builds (digest)",
+)
+# Version 4: why a promotion failed, in one line, so `status` and the demo can say it.
+_V4 = ("ALTER TABLE promotions ADD COLUMN failure TEXT",)
 # Append only: a released step is never edited, a change is a new step.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 VERSION = len(MIGRATIONS)
 
 
