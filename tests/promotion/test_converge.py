@@ -127,3 +127,58 @@ def test_drift_to_another_digest_is_undone(
     assert running(monorepo) == images.good
     assert answer_version(monorepo) == "v1"
     assert ledger.history(SERVICE, "test")[0].reason == f"converge: runs {images.good2[7:19]}"
+
+
+def status_cell(monorepo: Monorepo, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    capsys.readouterr()
+    assert cli.main(["status", "--json", "--repo", str(monorepo.root),
+                     "--central", str(monorepo.central)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    return dict(data["services"][SERVICE]["environments"]["test"])
+
+
+def test_a_failed_promotion_shows_in_status_with_its_reason(
+        monorepo: Monorepo, images: Images, clean_containers: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    promoted(monorepo, images)
+    assert status_cell(monorepo, capsys)["last_failure"] is None
+    give_evidence(images.crash)
+    with pytest.raises(promotion.ConveyorError):
+        promotion.promote(monorepo.config, SERVICE, "test", central_url=str(monorepo.central),
+                          digest=images.crash, actor="alice")
+
+    failure = status_cell(monorepo, capsys)["last_failure"]
+    assert (failure["digest"], failure["phase"], failure["actor"]) == (
+        images.crash, "failed", "alice")
+    assert "exited before it was healthy" in failure["reason"]
+    assert "\n" not in failure["reason"]
+    assert cli.main(["status", "--repo", str(monorepo.root),
+                     "--central", str(monorepo.central)]) == 0
+    table = capsys.readouterr().out
+    assert f"FAILED {images.crash[7:19]} (failed): " in table
+
+
+def test_a_pin_that_cannot_run_fails_converge_visibly(
+        monorepo: Monorepo, images: Images, clean_containers: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    promoted(monorepo, images)
+    # someone pins a digest that exits at start, straight in git
+    git(monorepo.root, "pull", "-q", "origin", "main")
+    overlays.set_pin(monorepo.root, "test", monorepo.config.settings,
+                     monorepo.config.pipeline(SERVICE), images.crash)
+    git(monorepo.root, "commit", "-qam", "pin a digest by hand")
+    git(monorepo.root, "push", "-q", "origin", "main")
+
+    code, report = converge(monorepo, capsys)
+
+    assert code == 1  # ConveyorError: an operation failed
+    change = only_change(report)
+    assert (change["action"], change["pinned"], change["running"]) == (
+        "failed", images.crash, images.good)
+    newest = ledger.history(SERVICE, "test")[0]
+    assert (newest.digest, newest.phase) == (images.crash, "failed")
+    assert newest.reason == f"converge: runs {images.good[7:19]}"
+    failure = status_cell(monorepo, capsys)["last_failure"]
+    assert failure["phase"] == "failed" and failure["attempt"].startswith("converge:")
+    assert failure["reason"] == newest.failure and failure["reason"]
+    assert running(monorepo) == images.good  # the swap put the old container back

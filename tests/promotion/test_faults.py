@@ -156,7 +156,7 @@ def test_status_flags_drift_when_a_container_is_replaced_by_hand(
         "pinned": images.good, "running": images.good, "drift": False, "revision": "f" * 40,
         "promoted_at": cell["environments"]["test"]["promoted_at"], "promoted_by": "alice",
         "stages_passed": ["build", "integration", "performance", "unit", "verify:test"],
-        "frozen": False}
+        "frozen": False, "last_failure": None}
 
     name = deploy.container_name("test", SERVICE)
     containers.start(f"{images.registry}/conveyor/{SERVICE}@{images.good2}", name,

@@ -108,7 +108,7 @@ def converge_locked(config: Config, env: Environment, checkout: Path, *,
             verify.run(config, env.name, pipeline, checkout, digest=pinned,
                        revision=_revision(pinned), progress=progress)
         except ConveyorError as exc:
-            ledger.advance(record, "failed")
+            ledger.advance(record, "failed", failure=exc)
             progress(f"{env.name}: {service} could not be brought to {pinned[7:19]}: {exc}")
             changes.append(Change(service, env.name, pinned, running, "failed",
                                   str(exc).splitlines()[0]))

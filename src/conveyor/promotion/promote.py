@@ -171,8 +171,8 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
         mark = time.monotonic()
         try:
             deploy.prepare(config, env, plan, progress)  # pulled and healthy before publishing
-        except BaseException:
-            ledger.advance(record, "failed")
+        except BaseException as exc:
+            ledger.advance(record, "failed", failure=exc)
             raise
         outcome.timings["prepare"] = time.monotonic() - mark
 
@@ -187,8 +187,8 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
             outcome.commit_id = (_publish(config, checkout, env, pipeline, digest, message,
                                           recheck, progress)
                                  if changed else central.head(checkout))
-        except BaseException:
-            ledger.advance(record, "failed")
+        except BaseException as exc:
+            ledger.advance(record, "failed", failure=exc)
             raise
         ledger.advance(record, "committed", commit_id=outcome.commit_id)
         crash_point("promote-after-push")
@@ -210,11 +210,12 @@ def promote(config: Config, service: str, environment: str, *, central_url: str,
                 _restore(config, checkout, env, pipeline, failed=digest, previous=current,
                          actor=actor, progress=progress)
             except Exception as again:
-                ledger.advance(record, "failed")
+                ledger.advance(record, "failed", failure=f"{ledger.one_line(exc)}; restoring "
+                               f"{current or 'nothing'} failed too: {ledger.one_line(again)}")
                 raise ConveyorError(f"promotion of {service} {digest} to {env.name} failed "
                                     f"({exc}) and restoring {current} failed too: {again}"
                                     ) from None
-            ledger.advance(record, "rolled-back")
+            ledger.advance(record, "rolled-back", failure=exc)
             raise ConveyorError(f"promotion of {service} {digest} to {env.name} failed and was "
                                 f"rolled back to {current or 'nothing'}: {exc}") from None
         ledger.advance(record, "verified")
@@ -300,7 +301,7 @@ def _restore(config: Config, checkout: Path, env: Environment, pipeline: Pipelin
                    revision=_revision(previous), progress=progress)
         ledger.advance(record, "verified")
         progress(f"{pipeline.name} in {env.name} rolled back to {previous}")
-    except BaseException:
+    except BaseException as exc:
         if record is not None:
-            ledger.advance(record, "failed")
+            ledger.advance(record, "failed", failure=exc)
         raise

@@ -2,10 +2,12 @@
 
 `collect(config, central)` returns the JSON shape the dashboard renders:
 {"services": {SVC: {"environments": {ENV: {"pinned", "running", "drift", "revision",
-"promoted_at", "promoted_by", "stages_passed", "frozen"}}, "last_pipeline": {...} | null}},
- "environments": [ENV, ...]}
+"promoted_at", "promoted_by", "stages_passed", "frozen", "last_failure"}},
+"last_pipeline": {...} | null}}, "environments": [ENV, ...]}
 Pinned digests come from the central repository (git is the source of truth); running
-digests from the environment itself; drift is pinned ≠ running.
+digests from the environment itself; drift is pinned ≠ running. `last_failure` is the newest
+attempt to change the environment when it failed (a promotion, a converge): {"digest",
+"phase", "reason", "attempt", "actor", "at"}, else null.
 """
 
 from __future__ import annotations
@@ -41,9 +43,18 @@ def collect(config: Config, central: str) -> dict[str, Any]:
                 "promoted_by": record.actor if record else None,
                 "stages_passed": sorted(evidence.passed_stages(digest)) if digest else [],
                 "frozen": ledger.is_frozen(name, env.name),
+                "last_failure": _failure(ledger.last_failure(name, env.name)),
             }
         services[name] = {"environments": environments, "last_pipeline": last_pipeline(name)}
     return {"services": services, "environments": [e.name for e in settings.environments]}
+
+
+def _failure(record: ledger.Promotion | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {"digest": record.digest, "phase": record.phase,
+            "reason": record.failure or "no reason was recorded",
+            "attempt": record.reason, "actor": record.actor, "at": record.finished_at}
 
 
 def last_pipeline(service: str) -> dict[str, Any] | None:
@@ -71,6 +82,10 @@ def render_table(data: dict[str, Any]) -> str:
             lines.append(f"{name:<20} {env:<11} {_short(cell['pinned']):<21} "
                          f"{_short(cell['running']):<21} {cell['promoted_by'] or '-':<14} "
                          f"{','.join(cell['stages_passed']) or '-'}{flags}")
+            failure = cell["last_failure"]
+            if failure:
+                lines.append(f"{'':<20} {env:<11} FAILED {_short(failure['digest'])} "
+                             f"({failure['phase']}): {failure['reason']}")
         run = service["last_pipeline"]
         if run:
             stages = " ".join(f"{s['stage']}:{s['status']}" for s in run["stages"])

@@ -2,7 +2,8 @@
 
 A promotion row is inserted when the change is about to be published and moves through
 phases: started → committed (only after the push succeeded) → deployed → verified, or ends
-as failed / rolled-back. Nothing else in a row is ever changed.
+as failed / rolled-back with `failure`, one line saying why. Nothing else in a row is ever
+changed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from conveyor.records import db
 
 PHASES = ("started", "committed", "deployed", "verified", "failed", "rolled-back", "abandoned")
 UNFINISHED = ("started", "committed", "deployed")
+FAILED = ("failed", "rolled-back")
+FAILURE_LENGTH = 300
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Promotion:
     reason: str | None
     started_at: float
     finished_at: float | None
+    failure: str | None = None  # failed / rolled-back: why, one line
 
 
 def _row(row: sqlite3.Row) -> Promotion:
@@ -52,15 +56,30 @@ def start(*, service: str, environment: str, digest: str, previous: str | None,
     return int(cursor.lastrowid or 0)
 
 
-def advance(record_id: int, phase: str, *, commit_id: str | None = None) -> None:
+def advance(record_id: int, phase: str, *, commit_id: str | None = None,
+            failure: str | BaseException | None = None) -> None:
+    """Move a record to `phase`; a failed one says why (`failure`, kept to one line)."""
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
     final = phase not in UNFINISHED
+    why = one_line(failure) if failure is not None and phase in FAILED else None
     with db.connect() as conn:
         conn.execute(
             "UPDATE promotions SET phase = ?, commit_id = COALESCE(?, commit_id),"
+            " failure = COALESCE(?, failure),"
             " finished_at = CASE WHEN ? THEN ? ELSE finished_at END WHERE id = ?",
-            (phase, commit_id, int(final), db.now(), record_id))
+            (phase, commit_id, why, int(final), db.now(), record_id))
+
+
+def one_line(failure: str | BaseException) -> str:
+    """A failure message as one line: its first line, and its last when it runs on (the tail
+    of a test run ends with what broke)."""
+    text = str(failure) or type(failure).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(failure).__name__ if isinstance(failure, BaseException) else ""
+    line = lines[0] if len(lines) == 1 else f"{lines[0].rstrip(':')}: … {lines[-1]}"
+    return line if len(line) <= FAILURE_LENGTH else line[:FAILURE_LENGTH - 1] + "…"
 
 
 def history(service: str, environment: str | None = None) -> list[Promotion]:
@@ -80,6 +99,23 @@ def unfinished(service: str, environment: str) -> Promotion | None:
     for record in history(service, environment):
         if record.phase in UNFINISHED:
             return record
+    return None
+
+
+def last_failure(service: str, environment: str) -> Promotion | None:
+    """The newest attempt in this environment, when it failed; None once a later one worked.
+
+    The restore that follows a rolled-back promotion (its previous digest put back) is a
+    consequence of that failure, not a new attempt: it does not hide it.
+    """
+    records = history(service, environment)
+    for index, record in enumerate(records):
+        older = records[index + 1] if index + 1 < len(records) else None
+        restore = (record.rollback and older is not None and older.phase == "rolled-back"
+                   and record.previous_digest == older.digest)
+        if restore or record.phase in UNFINISHED:
+            continue
+        return record if record.phase in FAILED else None
     return None
 
 
