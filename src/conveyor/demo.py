@@ -254,8 +254,9 @@ def _wait_for_promotion(service: str, env: str, digest: str, progress: Progress,
         if newest and newest[0].digest == digest and newest[0].phase in ("failed",
                                                                           "rolled-back"):
             # fail fast: the row says it will not come
+            why = f": {newest[0].failure}" if newest[0].failure else ""
             raise ConveyorError(f"{service}: automatic promotion to {env} {newest[0].phase}"
-                                f"{_promotion_reason(service)}")
+                                f"{why or _promotion_reason(service)}")
         return False
 
     wait_until(verified, timeout, interval=1, what=f"{service}: verified in {env}")
