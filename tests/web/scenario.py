@@ -79,6 +79,9 @@ def batch(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
+FAILURES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
 def fill(conn: sqlite3.Connection, t0: float = T0) -> None:
     """Three builds per service; build 3 of gateway is in test, build 2 in staging (but build 1
     still running there: drift), build 1 in production; password-strength is everywhere."""
@@ -124,6 +127,12 @@ def collector(conn_factory: Callable[[], sqlite3.Connection],
     overrides = running if running is not None else {
         ("gateway", "staging"): digest("gateway-1")}
 
+    # The newest attempt to change production's gateway failed at verification.
+    FAILURES[("gateway", "production")] = {
+        "digest": digest("gateway-3"), "phase": "failed", "attempt": "promotion",
+        "reason": "verification of gateway in production failed: 1 test failed",
+        "actor": "alice", "at": T0}
+
     def collect() -> dict[str, Any]:
         conn = conn_factory()
         try:
@@ -144,6 +153,7 @@ def collector(conn_factory: Callable[[], sqlite3.Connection],
                         "promoted_at": row["finished_at"] if row else None,
                         "promoted_by": row["actor"] if row else None,
                         "stages_passed": list(STAGES) if row else [], "frozen": False,
+                        "last_failure": FAILURES.get((service, env)),
                     }
                 run = conn.execute("SELECT * FROM runs WHERE service = ? ORDER BY started_at"
                                    " DESC LIMIT 1", (service,)).fetchone()

@@ -52,6 +52,8 @@ def test_overview_shows_matrix_drift_pipelines_metrics_and_charts(app: Any) -> N
         drift = re.search(r'<td class="cell drift" data-env="staging">(.*?)</td>', html, re.S)
         assert drift is not None
         assert short(digest("gateway-2")) in drift.group(1)
+        # a failed attempt is visible where the environment is shown
+        assert "at failed: verification of gateway in production failed: 1 test failed" in html
         assert "running" in drift.group(1) and short(digest("gateway-1")) in drift.group(1)
         assert html.count('class="cell drift"') == 1
         # pipelines, newest first, with each stage's result and duration
