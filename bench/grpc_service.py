@@ -9,8 +9,9 @@ in-flight bound), so its ratio is what scoring costs and nothing else; and "empt
 ceiling this bench used before the service went multi-process (one process, 8 threads).
 Callers run in a child process, each on its own connection (as separate clients would).
 Prints the machine's load average, rps and p50/p99 at 1 and 8 callers, the ratios to both
-ceilings, in-process scoring latency, EvaluateBatch of 1,000 passwords against scoring them
-in-process, and each server process's memory.
+ceilings, the server processes' CPU per call (load-independent, unlike rps; the load generator
+runs on the same cores, so rps also depends on what it costs), in-process scoring latency,
+EvaluateBatch of 1,000 passwords against scoring them in-process, and each server process's memory.
 Figures only; this is not a test.
 """
 
@@ -79,12 +80,26 @@ def service_group(config: settings.Settings, learned: model.Model) -> processes.
     return processes.ServerGroup("127.0.0.1", 0, config.processes, serve)
 
 
-def measure(address: str, method: str, callers: int, duration: float,
-            requests: int) -> load.Result:
+def measure(group: processes.ServerGroup, method: str, callers: int, duration: float,
+            requests: int) -> tuple[load.Result, float]:
+    """The load's result and the servers' CPU milliseconds per call (user + system, from
+    /proc): unlike rps, that figure hardly moves with the machine's other load."""
     ctx = multiprocessing.get_context("spawn")
+    before = cpu_seconds(group.pids)
     with ctx.Pool(1) as pool:
-        return pool.apply(load.run, (address, method, load.evaluate_payload(PASSWORD), callers,
-                                     duration, requests, callers))
+        result = pool.apply(load.run, (f"127.0.0.1:{group.port}", method,
+                                       load.evaluate_payload(PASSWORD), callers, duration,
+                                       requests, callers))
+    spent = cpu_seconds(group.pids) - before
+    return result, spent / result.requests * 1e3 if result.requests else 0.0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def sample_passwords(count: int, seed: int = 7) -> list[str]:
@@ -167,13 +182,11 @@ def main() -> int:
         p50, p99 = in_process_latency(estimator)
         rows = []
         for callers in (1, 8):
-            ceiling = measure(f"127.0.0.1:{empty.port}", EMPTY, callers, args.duration,
-                              args.requests)
-            evaluated = measure(f"127.0.0.1:{real.port}", load.EVALUATE, callers,
-                                args.duration, args.requests)
-            one = measure(f"127.0.0.1:{single.port}", EMPTY, callers, args.duration,
-                          args.requests)
-            rows.append((callers, ceiling, evaluated, one))
+            ceiling, ceiling_cpu = measure(empty, EMPTY, callers, args.duration, args.requests)
+            evaluated, evaluated_cpu = measure(real, load.EVALUATE, callers, args.duration,
+                                               args.requests)
+            one, _ = measure(single, EMPTY, callers, args.duration, args.requests)
+            rows.append((callers, ceiling, evaluated, one, ceiling_cpu, evaluated_cpu))
         local_s, remote_s = batch_overhead(f"127.0.0.1:{real.port}", estimator)
         memory = [rss_mib(pid) for pid in real.pids]
     finally:
@@ -188,20 +201,24 @@ def main() -> int:
     print(f"in-process scoring: p50 {p50:.3f} ms, p99 {p99:.3f} ms "
           f"(goal p50 <= {GOALS['in_process_p50_ms']} ms: "
           f"{verdict(p50 <= GOALS['in_process_p50_ms'])})")
-    print("empty = built like the service (processes, threads, bound), doing nothing; "
+    print(f"service and empty: grpcio sync servers (grpc.server, ThreadPoolExecutor), "
+          f"{config.processes} processes x {config.workers} threads, SO_REUSEPORT, "
+          f"maximum_concurrent_rpcs {config.max_in_flight}; "
+          "empty = built like the service, its handler doing nothing; "
           f"empty-orig = the previous ceiling, 1 process x {ORIGINAL_WORKERS} threads")
     print(f"{'callers':>7}  {'empty rps':>10}  {'empty-orig':>11}  {'Evaluate rps':>12}  "
           f"{'ratio':>6}  {'r-orig':>7}  {'empty p50/p99 ms':>17}  "
-          f"{'Evaluate p50/p99 ms':>20}  errors")
-    for callers, ceiling, evaluated, one in rows:
+          f"{'Evaluate p50/p99 ms':>20}  {'server CPU ms/call empty/Evaluate':>33}  errors")
+    for callers, ceiling, evaluated, one, ceiling_cpu, evaluated_cpu in rows:
         ratio = evaluated.rps / ceiling.rps if ceiling.rps else 0.0
         ratio1 = evaluated.rps / one.rps if one.rps else 0.0
         print(f"{callers:>7}  {ceiling.rps:>10.0f}  {one.rps:>11.0f}  {evaluated.rps:>12.0f}  "
               f"{ratio:>6.0%}  {ratio1:>7.0%}  "
               f"{ceiling.p50_ms:>8.2f}/{ceiling.p99_ms:<8.2f}  "
               f"{evaluated.p50_ms:>10.2f}/{evaluated.p99_ms:<9.2f}  "
+              f"{ceiling_cpu:>26.3f}/{evaluated_cpu:<6.3f}  "
               f"{ceiling.errors + evaluated.errors + one.errors}")
-    (_, c1, e1, _), (_, c8, e8, o8) = rows
+    (_, c1, e1, *_), (_, c8, e8, o8, *_) = rows
     ratio8 = e8.rps / c8.rps if c8.rps else 0.0
     ratio8_1 = e8.rps / o8.rps if o8.rps else 0.0
     print(f"goal 8 callers: ratio >= {GOALS['ratio_8']:.0%}: same construction "
