@@ -39,7 +39,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as scratch:
         os.environ["CONVEYOR_HOME"] = str(Path(scratch) / "home")
-        from conveyor.config import model as config
+        from conveyor.config import loader
         from conveyor.images import builder as images
         from conveyor.images import containers, registry_server
 
@@ -58,7 +58,7 @@ def main() -> int:
             def timed(label: str, no_cache: bool = False) -> tuple[float, images.Built]:
                 revision = git(clone, "rev-parse", "HEAD")
                 started = time.monotonic()
-                built = images.build(config.load_commit(clone, revision), clone, revision,
+                built = images.build(loader.load_commit(clone, revision), clone, revision,
                                      args.service, progress=progress, no_cache=no_cache)
                 seconds = time.monotonic() - started
                 print(f"# {label}: {seconds:.2f}s reused={built.reused} {built.image.digest}",

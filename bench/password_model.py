@@ -145,10 +145,10 @@ def show(title: str, cells: list[list[str]]) -> None:
 
 def unpack_inputs(scratch: Path) -> Path:
     """The training inputs exactly as the image build sees them under .conveyor/inputs/."""
-    from conveyor.config import model as config
+    from conveyor.config import loader
     from conveyor.images import npm_inputs
 
-    pipeline = config.load_dir(REPO).pipeline("password-strength")
+    pipeline = loader.load_dir(REPO).pipeline("password-strength")
     for spec in pipeline.npm_inputs:
         for name, data in npm_inputs.members(spec):
             target = scratch / name

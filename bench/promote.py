@@ -30,7 +30,7 @@ def main() -> int:
         os.environ["CONVEYOR_HOME"] = str(Path(workdir) / "home")
         from tests.promotion import conftest as fx
 
-        from conveyor.config import model as config
+        from conveyor.config import loader
         from conveyor.images import base as base_image
         from conveyor.images import containers, registry_server
         from conveyor.promotion import promote as promotion
@@ -51,7 +51,7 @@ def main() -> int:
             fx.git(root, "-c", "user.name=B", "-c", "user.email=b@x.invalid", "commit", "-qm", "b")
             fx.git(root, "remote", "add", "origin", str(central))
             fx.git(root, "push", "-q", "origin", "main")
-            cfg = config.load_dir(root)
+            cfg = loader.load_dir(root)
             containers.remove_labelled({"conveyor.service": fx.SERVICE})
             figures: dict[str, list[float]] = {}
             quiet = (lambda _message: None)  # noqa: E731

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conveyor import state
+from conveyor.config import loader
 from conveyor.config import model as config
 from conveyor.errors import ConveyorError
 from conveyor.git import plumbing as git
@@ -62,7 +63,7 @@ def folder() -> Path:
 
 def up(source: Path, progress: Progress = print, *, dashboard: bool = True) -> Result:
     """Run the whole flow; returns what happened (the demo test reads it)."""
-    settings = config.load_dir(source).settings
+    settings = loader.load_dir(source).settings
     if settings.registry.embedded:
         progress(f"registry: {registry_server.start(settings.registry.address).address}")
     progress(f"base image: {base_image.ensure(base_image.default_recipe_dir(source), progress)}")
@@ -71,7 +72,7 @@ def up(source: Path, progress: Progress = print, *, dashboard: bool = True) -> R
     if git.run(central, "rev-parse", "--verify", "-q", "refs/heads/main", check=False).ok:
         # a rerun: whatever happened to the containers meanwhile, run what the overlays pin
         progress("converging every environment to what the central repository pins")
-        changes = converge.converge(config.load_dir(work), str(central),
+        changes = converge.converge(loader.load_dir(work), str(central),
                                     actor=identity.current().name,
                                     progress=lambda line: progress(f"  {line}"))
         for change in changes:
@@ -93,7 +94,7 @@ def up(source: Path, progress: Progress = print, *, dashboard: bool = True) -> R
     result.second_push_seconds = time.time() - second.pushed_at
     progress(f"push 2 → gateway healthy in production: {result.second_push_seconds:.0f} s")
 
-    loaded = config.load_dir(work)
+    loaded = loader.load_dir(work)
     data = status.collect(loaded, str(central))
     progress(status.render_table(data))
     _say_what_stayed(data, progress)
@@ -107,11 +108,11 @@ def clean(source: Path, progress: Progress = print) -> None:
     """Remove everything the demo made: containers, registry and its data, state, repositories."""
     _stop_dashboard()
     home = state.home()
-    environments = [env.name for env in config.load_dir(source).settings.environments]
+    environments = [env.name for env in loader.load_dir(source).settings.environments]
     removed = [name for env in environments
                for name in containers.remove_labelled({"conveyor.env": env})]
     progress(f"removed {len(removed)} deployed container(s)")
-    address = config.load_dir(source).settings.registry.address
+    address = loader.load_dir(source).settings.registry.address
     if registry_server.stop(address):
         progress(f"stopped the registry on {address}")
     shutil.rmtree(home, ignore_errors=True)
@@ -191,7 +192,7 @@ def _detected_services(central: Path, revision: str, timeout: float = 120.0) -> 
 
 def _drive_to_production(work: Path, central: Path, push: Push, progress: Progress,
                          result: Result) -> None:
-    loaded = config.load_dir(work)
+    loaded = loader.load_dir(work)
     digests = {service: _wait_for_pipeline(central, push.revision, service, progress)
                for service in loaded.in_dependency_order(push.services)}
     result.built.append(digests)

@@ -13,7 +13,7 @@ import pytest
 
 from conveyor import cli
 from conveyor.commands.init import jenkinsfile
-from conveyor.config import model
+from conveyor.config import loader, model, sources
 from conveyor.config.check import Overlay, check
 from conveyor.intake.changes import Detector, RefUpdate
 from tests.support import repo
@@ -65,7 +65,7 @@ def test_init_finds_every_service_and_writes_a_valid_configuration(
     assert "would write" in capsys.readouterr().out
     assert cli.main(["init", "--repo", str(shop), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["services"]) == len(SERVICES)
-    loaded = model.load_dir(shop)
+    loaded = loader.load_dir(shop)
     assert sorted(loaded.pipelines) == sorted(SERVICES)
     for name, path in SERVICES.items():
         assert loaded.pipelines[name].paths == (path,)
@@ -78,7 +78,7 @@ def test_init_finds_every_service_and_writes_a_valid_configuration(
     assert (shop / "Jenkinsfile").read_text() == (REPO / "Jenkinsfile").read_text()
     for env in ("test", "staging", "production"):
         assert "../../base/cart" in (shop / f"k8s/overlays/{env}/kustomization.yaml").read_text()
-    report = check(model.DirectorySource(shop))
+    report = check(sources.DirectorySource(shop))
     assert report.ok, report.errors
     # nothing is overwritten unless told to
     (shop / "pipelines/cart.toml").write_text("# mine\n[service]\nname = \"cart\"\n")
@@ -105,7 +105,7 @@ def test_a_path_matching_nothing_is_a_warning(shop: Path) -> None:
     assert cli.main(["init", "--repo", str(shop)]) == 0
     pipeline = shop / "pipelines/cart.toml"
     pipeline.write_text(pipeline.read_text().replace('"protos/"', '"proto/"'))
-    report = check(model.DirectorySource(shop))
+    report = check(sources.DirectorySource(shop))
     assert report.ok
     assert report.warnings == ("pipelines/cart.toml: service.depends_on: 'proto/' matches "
                                "nothing at this revision",)
@@ -172,8 +172,8 @@ def test_plan_with_an_uncommitted_config_agrees_with_git_diff(shop: Path, tmp_pa
     for name in ("conveyor.toml", "pipelines", "k8s", "Jenkinsfile"):  # kept out of history
         os.replace(shop / name, config_dir / name)
     history = generate(shop, seed, 40)
-    config = model.load(Overlay(model.DirectorySource(config_dir),
-                                model.CommitSource(shop, history[-1])))
+    config = loader.load(Overlay(sources.DirectorySource(config_dir),
+                                sources.CommitSource(shop, history[-1])))
     rng = random.Random(seed)
     pairs = list(zip(history, history[1:], strict=False))  # every push
     pairs += [tuple(sorted(rng.sample(history, 2), key=history.index)) for _ in range(40)]

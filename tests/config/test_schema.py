@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from conveyor.config import loader, schema, sources
 from conveyor.config import model as config
-from conveyor.config import schema
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,9 +24,9 @@ def monorepo(tmp_path: Path) -> Path:
 def test_the_repository_configuration_is_strictly_valid() -> None:
     for file in ["conveyor.toml", *(f"pipelines/{p.name}" for p in
                                      sorted((REPO / "pipelines").glob("*.toml")))]:
-        data = config.read_toml(config.DirectorySource(REPO), file)
+        data = loader.read_toml(sources.DirectorySource(REPO), file)
         assert schema.problems(file, data) == [], file
-    config.load_dir(REPO)
+    loader.load_dir(REPO)
 
 
 @pytest.mark.parametrize(("file", "before", "after", "expected"), [
@@ -56,7 +56,7 @@ def test_a_typo_is_an_error_naming_the_right_key(monorepo: Path, file: str, befo
     assert before in text
     (monorepo / file).write_text(text.replace(before, after, 1))
     with pytest.raises(config.ConfigError) as error:
-        config.load_dir(monorepo)
+        loader.load_dir(monorepo)
     assert str(error.value).startswith(expected), str(error.value)
 
 
@@ -87,25 +87,25 @@ def test_every_key_of_every_table_suggests_itself_when_misspelt(file: str) -> No
 def test_an_empty_or_truncated_conveyor_toml_is_an_error(monorepo: Path, text: str) -> None:
     (monorepo / "conveyor.toml").write_text(text)
     with pytest.raises(config.ConfigError, match=r"^conveyor.toml: .*(empty|truncated)"):
-        config.load_dir(monorepo)
+        loader.load_dir(monorepo)
 
 
 def test_the_loader_reads_only_declared_keys_with_their_defaults(
         monorepo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Anyone adding a key to model.py must declare it in schema.py (or it is refused)."""
+    """Anyone adding a key to loader.py must declare it in schema.py (or it is refused)."""
     reads: list[tuple[str, str, Any]] = []
-    original = config._Table._get
+    original = loader._Table._get
 
-    def spy(self: config._Table, name: str, kind: Any, default: Any) -> Any:
+    def spy(self: loader._Table, name: str, kind: Any, default: Any) -> Any:
         reads.append((self.file, self.key(name), default))
         return original(self, name, kind, default)
 
-    monkeypatch.setattr(config._Table, "_get", spy)
+    monkeypatch.setattr(loader._Table, "_get", spy)
     (monorepo / "conveyor.toml").write_text("[project]\n")
     (monorepo / "pipelines" / "password-strength.toml").unlink()
     (monorepo / "pipelines" / "gateway.toml").write_text(
         '[service]\nname = "gateway"\n[integration]\n')
-    config.load_dir(monorepo)
+    loader.load_dir(monorepo)
     assert reads
     for file, dotted, default in reads:
         table_name, _, key_name = dotted.rpartition(".")
@@ -122,7 +122,7 @@ def test_the_loader_reads_only_declared_keys_with_their_defaults(
             continue  # required, or a rule in words
         if isinstance(default, tuple):
             default = list(default)
-        if default is config._REQUIRED:
+        if default is loader._REQUIRED:
             continue
         assert default == declared, (dotted, default, declared)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conveyor import demo, state
-from conveyor.config import model as config
+from conveyor.config import loader
 from conveyor.images import containers, engine, instance
 from conveyor.promotion import deploy, status
 from conveyor.util.progress import Progress
@@ -49,7 +49,7 @@ def test_the_demo_takes_both_services_to_production_and_rebuilds_only_what_chang
         assert second.services == ["gateway"]
         assert any("approving explicitly" in line for line in lines)
 
-        data = status.collect(config.load_dir(demo.folder() / "work"), str(result.central))
+        data = status.collect(loader.load_dir(demo.folder() / "work"), str(result.central))
         gateway = data["services"]["gateway"]["environments"]
         strength = data["services"]["password-strength"]["environments"]
         # One digest per service everywhere: what was tested is what runs.
@@ -81,7 +81,7 @@ def test_the_demo_takes_both_services_to_production_and_rebuilds_only_what_chang
                           "redeployed and verified")]
         # dependencies first: gateway's readiness needs password-strength
         assert redeployed == ["password-strength", "gateway"], "\n".join(again)
-        data = status.collect(config.load_dir(demo.folder() / "work"), str(result.central))
+        data = status.collect(loader.load_dir(demo.folder() / "work"), str(result.central))
         for service in data["services"].values():
             for cell in service["environments"].values():
                 assert cell["running"] == cell["pinned"] and not cell["drift"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conveyor.config import loader, plan_cache, snapshot, sources
 from conveyor.config import model as config
-from conveyor.config import plan_cache, snapshot
 from conveyor.git.plumbing import ZERO_OID
 from conveyor.intake import push_policy
 from conveyor.intake.changes import Affected, Detection, Detector, RefUpdate
@@ -99,11 +99,11 @@ def test_detection_records_are_immutable_values() -> None:
 def test_the_default_ref_pattern_is_checked_exactly_as_the_regex() -> None:
     pattern = re.compile(push_policy.DEFAULT_REF_PATTERN.encode())
 
-    class Empty(config.Source):
+    class Empty(sources.Source):
         def read(self, path: str) -> bytes | None:
             return b"[project]\n" if path == "conveyor.toml" else None
 
-    assert config.load_settings(Empty()).policy.ref_pattern == push_policy.DEFAULT_REF_PATTERN
+    assert loader.load_settings(Empty()).policy.ref_pattern == push_policy.DEFAULT_REF_PATTERN
     rng = random.Random(7)
     refs = [b"refs/heads/main", b"refs/heads/", b"refs/tags/v1", b"refs/heads/x\n",
             b"refs/heads/\n", b"refs/notes/x", b"refs/heads/caf\xe9", b"refs/heads/a\x7f"]

@@ -286,19 +286,20 @@ def test_the_hook_accepts_deletions(central: Monorepo) -> None:
 
 
 def test_policy_guard_is_read_from_conveyor_toml() -> None:
+    from conveyor.config import loader, sources
     from conveyor.config import model as config
 
-    class Toml(config.Source):
+    class Toml(sources.Source):
         def __init__(self, text: str) -> None:
             self.text = text
 
         def read(self, path: str) -> bytes | None:
             return f"[project]\n{self.text}".encode() if path == "conveyor.toml" else None
 
-    assert config.load_settings(Toml("[policy]\nguard = true\n")).policy.guard is True
-    assert config.load_settings(Toml("[policy]\n")).policy.guard is False
+    assert loader.load_settings(Toml("[policy]\nguard = true\n")).policy.guard is True
+    assert loader.load_settings(Toml("[policy]\n")).policy.guard is False
     with pytest.raises(config.ConfigError, match="guard"):
-        config.load_settings(Toml("[policy]\nguard = 'yes'\n"))
+        loader.load_settings(Toml("[policy]\nguard = 'yes'\n"))
 
 
 def test_guard_mode_from_conveyor_toml(tmp_path: Path) -> None:

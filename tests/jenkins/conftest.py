@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conveyor.config import loader
 from conveyor.config import model as config
 from conveyor.jenkins.client import Client
 from tests.support.fake_jenkins import FakeJenkins, running
@@ -28,7 +29,7 @@ def fake() -> Iterator[FakeJenkins]:
 
 @pytest.fixture
 def repo_config() -> config.Config:
-    return config.load_dir(REPO)
+    return loader.load_dir(REPO)
 
 
 @pytest.fixture

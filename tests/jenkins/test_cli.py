@@ -143,8 +143,8 @@ def test_the_token_never_appears_anywhere(tmp_path: Path, fake: FakeJenkins,
     assert cli.main(["--debug", "jenkins", "sync", "--repo", str(root)]) == 0
     logging.getLogger().addHandler(caplog.handler)
     caplog.set_level(logging.DEBUG)
-    from conveyor.config import model as config_module
-    settings = config_module.load_dir(root).settings
+    from conveyor.config import loader
+    settings = loader.load_dir(root).settings
     executor = JenkinsExecutor(settings, str(root), follow_timeout=1.0)
     trigger = Trigger("t-secret", "gateway", "k" * 64, b"refs/heads/main", "b" * 40,
                       str(root), "push")

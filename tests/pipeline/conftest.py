@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.config import model as config
+from conveyor.config import loader
 from conveyor.images import engine
 from conveyor.pipeline.context import StageContext
 from tests.support import repo
@@ -199,6 +199,6 @@ def stage_context(repo: Path, service: str, lines: list[str] | None = None,
     """The context a stage gets for HEAD of `repo` (the checkout is the workspace)."""
     revision = git(repo, "rev-parse", "HEAD")
     return StageContext(
-        config=config.load_commit(repo, revision), repo=repo, workspace=repo, service=service,
+        config=loader.load_commit(repo, revision), repo=repo, workspace=repo, service=service,
         revision=revision, reports=reports_dir or repo / "reports" / service,
         run_id="test-run", progress=(lines.append if lines is not None else lambda _: None))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.config import model as config
+from conveyor.config import loader
 from conveyor.errors import ConveyorError
 from conveyor.git import plumbing as git
 from conveyor.images import builder as images
@@ -26,7 +26,7 @@ def builds() -> list[sqlite3.Row]:
 
 def test_same_content_twice_is_built_once_with_the_same_digest(monorepo: Path,
                                                                registry: str) -> None:
-    cfg = config.load_dir(monorepo)
+    cfg = loader.load_dir(monorepo)
     head = git.rev_parse(monorepo, "HEAD")
     assert head
     first = images.build(cfg, monorepo, head, "names", progress=lambda _: None)
@@ -49,7 +49,7 @@ def test_same_content_twice_is_built_once_with_the_same_digest(monorepo: Path,
 
 
 def test_a_code_only_change_reuses_the_dependency_layer(monorepo: Path) -> None:
-    cfg = config.load_dir(monorepo)
+    cfg = loader.load_dir(monorepo)
     old = images.build(cfg, monorepo, git.output(monorepo, "rev-parse", "HEAD"), "names",
                        progress=lambda _: None)
     app = monorepo / "services/names/app.py"
@@ -65,7 +65,7 @@ def test_a_code_only_change_reuses_the_dependency_layer(monorepo: Path) -> None:
 
 
 def test_the_final_image_holds_no_ca_bundle(monorepo: Path) -> None:
-    cfg = config.load_dir(monorepo)
+    cfg = loader.load_dir(monorepo)
     built = images.build(cfg, monorepo, git.output(monorepo, "rev-parse", "HEAD"), "names",
                          progress=lambda _: None)
     output = engine.client().containers.run(
@@ -84,7 +84,7 @@ def test_a_push_error_inside_the_stream_records_no_digest(monorepo: Path,
         toml.write_text(toml.read_text().replace(
             toml.read_text().split('address = "')[1].split('"')[0], address))
         head = commit(monorepo, "point at a read-only registry")
-        cfg = config.load_dir(monorepo)
+        cfg = loader.load_dir(monorepo)
         with pytest.raises(ConveyorError, match="push of .* failed"):
             images.build(cfg, monorepo, head, "names", progress=lambda _: None)
         assert builds() == []
@@ -99,7 +99,7 @@ def test_the_stages_use_the_digest_built_for_the_configured_registry(
     from conveyor.images import containers
     from conveyor.pipeline.context import StageContext
 
-    first_config = config.load_dir(monorepo)
+    first_config = loader.load_dir(monorepo)
     first = images.build(first_config, monorepo, git.output(monorepo, "rev-parse", "HEAD"),
                          "names", progress=lambda _: None)
     other = f"127.0.0.1:{containers.free_port()}"
@@ -108,7 +108,7 @@ def test_the_stages_use_the_digest_built_for_the_configured_registry(
         toml = monorepo / "conveyor.toml"
         toml.write_text(toml.read_text().replace(registry, other))
         head = commit(monorepo, "point at another registry")
-        other_config = config.load_dir(monorepo)
+        other_config = loader.load_dir(monorepo)
         second = images.build(other_config, monorepo, head, "names", progress=lambda _: None)
         assert second.image.content_key == first.image.content_key  # the same content
         assert not second.reused
@@ -130,7 +130,7 @@ def test_a_missing_dockerfile_is_named(monorepo: Path) -> None:
     write(monorepo, "services/names/NOTES", "new content, so nothing is reused\n")
     head = commit(monorepo, "bad dockerfile path")
     with pytest.raises(ConveyorError, match="services/names/Nope"):
-        images.build(config.load_dir(monorepo), monorepo, head, "names",
+        images.build(loader.load_dir(monorepo), monorepo, head, "names",
                      progress=lambda _: None)
 
 
@@ -149,7 +149,7 @@ def test_a_build_step_cannot_see_the_builders_secrets(
         "> /opt/probe.txt 2>&1; python3 -m venv /opt/venv").replace(
         "COPY --from=deps /opt/venv /opt/venv",
         "COPY --from=deps /opt/venv /opt/venv\nCOPY --from=deps /opt/probe.txt /opt/probe.txt"))
-    cfg = config.load_dir(monorepo)
+    cfg = loader.load_dir(monorepo)
     lines: list[str] = []
     built = images.build(cfg, monorepo, commit(monorepo, "probe the build environment"),
                          "names", progress=lines.append)

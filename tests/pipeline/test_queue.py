@@ -6,6 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
+from conveyor.config import loader
 from conveyor.config import model as config
 from conveyor.pipeline import queue as run_queue
 
@@ -15,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _config(tmp_path: Path) -> config.Config:
     shutil.copy(REPO / "conveyor.toml", tmp_path / "conveyor.toml")
     shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
-    return config.load_dir(tmp_path)
+    return loader.load_dir(tmp_path)
 
 
 def test_a_dependency_goes_first_even_when_queued_later(tmp_path: Path) -> None:

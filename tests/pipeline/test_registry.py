@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conveyor import cli
-from conveyor.config import model as config
+from conveyor.config import loader
 from conveyor.config.model import Registry
 from conveyor.errors import Refusal, Retryable
 from conveyor.git import plumbing as git
@@ -58,7 +58,7 @@ def test_credentials_come_from_named_variables_and_are_masked(
 @pytest.mark.docker
 @pytest.mark.slow
 def test_the_registry_reports_the_pushed_digest(monorepo: Path, registry: str) -> None:
-    built = images.build(config.load_dir(monorepo), monorepo,
+    built = images.build(loader.load_dir(monorepo), monorepo,
                          git.output(monorepo, "rev-parse", "HEAD"), "names",
                          progress=lambda _: None)
     client = Client(registry)

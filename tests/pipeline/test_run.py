@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from conveyor import cli
-from conveyor.config import model as config
-from conveyor.config.model import load_dir
+from conveyor.config import loader
+from conveyor.config.loader import load_dir
 from conveyor.executors import Trigger
 from conveyor.executors.local import LocalExecutor
 from conveyor.pipeline import queue as run_queue
@@ -95,7 +95,7 @@ def test_submitting_the_same_trigger_twice_gives_one_run(monorepo: Path) -> None
 
 
 def test_runs_on_one_machine_take_turns(monorepo: Path) -> None:
-    loaded = config.load_dir(monorepo)
+    loaded = loader.load_dir(monorepo)
     service = next(iter(loaded.pipelines))
     for run_id in ("first", "second"):
         pipeline_run.queue(run_id, service, "0" * 40)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from conveyor.config import loader
 from conveyor.config import model as config
 from conveyor.images import base as base_image
 from conveyor.images import containers, engine
@@ -237,7 +238,7 @@ def make_monorepo(tmp_path: Path, registry_address: str,
     repo.write(root, fixture_files(registry_address, port_bases))
     repo.commit(root, "fixture monorepo")
     git(root, "push", "-q", "origin", "main")
-    return Monorepo(root, central, config.load_dir(root))
+    return Monorepo(root, central, loader.load_dir(root))
 
 
 def give_evidence(digest: str, *, failing: tuple[str, ...] = (),

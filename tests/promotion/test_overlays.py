@@ -72,10 +72,10 @@ def test_kill_9_during_overlay_writes_leaves_old_or_new_never_torn(tmp_path: Pat
 
 
 def test_the_local_deployer_reads_the_rendered_deployment_of_the_real_services() -> None:
-    from conveyor.config import model as config
+    from conveyor.config import loader
     from conveyor.promotion import deploy
 
-    cfg = config.load_dir(REPO)
+    cfg = loader.load_dir(REPO)
     documents = overlays.render(REPO, "staging")
     gateway = deploy.plan(cfg, "staging", cfg.pipeline("gateway"), documents)
     strength = deploy.address(cfg, "staging", "password-strength")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor import state
+from conveyor.config import loader
 from conveyor.config import model as config
 from conveyor.errors import Refusal, UsageError
 from conveyor.util.progress import Progress
@@ -59,11 +60,11 @@ def add_bare_option(parser: argparse.ArgumentParser) -> None:
 
 
 def repo_root(args: argparse.Namespace) -> Path:
-    return config.find_root(getattr(args, "repo", None))
+    return loader.find_root(getattr(args, "repo", None))
 
 
 def load_config(args: argparse.Namespace) -> config.Config:
-    return config.load_dir(repo_root(args))
+    return loader.load_dir(repo_root(args))
 
 
 def central_url(args: argparse.Namespace) -> str:

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from conveyor.commands._common import add_json_option, print_json
-from conveyor.config import model
+from conveyor.config import loader, sources
 from conveyor.config.check import Overlay, check
 from conveyor.errors import UsageError
 from conveyor.git import plumbing as git
@@ -31,21 +31,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def source(repo: Path | None, rev: str | None, config_dir: Path | None) -> model.Source:
+def source(repo: Path | None, rev: str | None, config_dir: Path | None) -> sources.Source:
     if rev is None:
-        root = repo.resolve() if repo else model.find_root()
-        base: model.Source = model.DirectorySource(root)
+        root = repo.resolve() if repo else loader.find_root()
+        base: sources.Source = sources.DirectorySource(root)
     else:
         where = (repo or Path(".")).resolve()
         commit = git.rev_parse(where, rev)
         if commit is None:
             raise UsageError(f"{rev!r} is not a commit in {where}")
-        base = model.CommitSource(where, commit)
+        base = sources.CommitSource(where, commit)
     if config_dir is None:
         return base
     if not (config_dir / "conveyor.toml").is_file():
         raise UsageError(f"{config_dir}: no conveyor.toml there")
-    return Overlay(model.DirectorySource(config_dir), base)
+    return Overlay(sources.DirectorySource(config_dir), base)
 
 
 def run(args: argparse.Namespace) -> int:

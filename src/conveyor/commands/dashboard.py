@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from conveyor.commands import _common
-from conveyor.config import model as config
+from conveyor.config import loader
 from conveyor.promotion import status
 from conveyor.records import db
 from conveyor.web import dashboard
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     central = _common.central_url(args)
 
     def collect() -> dict[str, Any]:  # config re-read each time: the page follows edits
-        result: dict[str, Any] = status.collect(config.load_dir(root), central)
+        result: dict[str, Any] = status.collect(loader.load_dir(root), central)
         return result
 
     dashboard.serve(dashboard.create_app(collect, db.connect), host, args.port)

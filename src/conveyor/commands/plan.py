@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from conveyor.commands._common import add_json_option, print_json
-from conveyor.config import model, snapshot
+from conveyor.config import loader, model, snapshot, sources
 from conveyor.config.check import Overlay
 from conveyor.errors import Refusal, UsageError
 from conveyor.executors.factory import describe_call
@@ -51,9 +51,9 @@ def configuration(repo: Path, new: str, config_dir: Path | None) -> model.Config
     if config_dir is not None:
         if not (config_dir / "conveyor.toml").is_file():
             raise UsageError(f"{config_dir}: no conveyor.toml there")
-        base = model.CommitSource(repo, new) if not git.is_zero(new) else model.DirectorySource(
+        base = sources.CommitSource(repo, new) if not git.is_zero(new) else sources.DirectorySource(
             config_dir)
-        return model.load(Overlay(model.DirectorySource(config_dir.resolve()), base))
+        return loader.load(Overlay(sources.DirectorySource(config_dir.resolve()), base))
     return None if git.is_zero(new) else snapshot.load(repo, new)
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from conveyor.commands._common import add_json_option, print_json, progress_printer
-from conveyor.config import model as config
+from conveyor.config import loader
 from conveyor.pipeline import run as pipeline_run
 from conveyor.promotion import automatic
 from conveyor.records import runs
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    repo = args.repo.resolve() if args.repo else config.find_root()
+    repo = args.repo.resolve() if args.repo else loader.find_root()
     out = progress_printer(args)
     code = pipeline_run.run(
         repo, args.service, args.revision, trigger_id=args.trigger_id, ref=args.ref, out=out,

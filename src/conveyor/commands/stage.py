@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from conveyor.commands._common import add_json_option, add_repo_option, print_json, repo_root
+from conveyor.config import loader
 from conveyor.config import model as config
 from conveyor.config.stages import STAGES
 from conveyor.errors import ConveyorError, Refusal, UsageError
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if revision is None:
         raise Refusal(f"{root}: no commit {wanted}")
     reports = args.reports or root / "reports" / service
-    loaded = config.load_commit(root, revision)
+    loaded = loader.load_commit(root, revision)
     trigger_id = os.environ.get("TRIGGER_ID")
     jenkins_trigger = _under_jenkins()
     started = time.time()

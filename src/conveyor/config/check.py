@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conveyor.config import model, schema
-from conveyor.config.model import Config, ConfigError, Source
+from conveyor.config import loader, schema
+from conveyor.config.model import Config, ConfigError
+from conveyor.config.sources import Source
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def check(source: Source) -> Report:
     errors: list[str] = []
     for file in files(source):
         try:
-            data = model.read_toml(source, file)
+            data = loader.read_toml(source, file)
         except ConfigError as exc:
             errors.append(str(exc))
             continue
@@ -65,7 +66,7 @@ def check(source: Source) -> Report:
     if errors:
         return Report(tuple(errors), ())
     try:
-        config = model.load(source)
+        config = loader.load(source)
     except ConfigError as exc:
         return Report((str(exc),), ())
     return Report((), tuple(missing_paths(source, config)), config)

@@ -97,7 +97,8 @@ class Plan:
 
 # The code that makes a Plan, relative to the conveyor package (a test checks each exists).
 PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAMPED = ("config/model.py", "config/schema.py", "config/plan_cache.py", "config/keys.py")
+STAMPED = ("config/model.py", "config/loader.py", "config/schema.py", "config/plan_cache.py",
+           "config/keys.py")
 
 
 def code_stamp() -> str:
@@ -148,10 +149,10 @@ class Plans:
                 self._memory[key] = plan
                 plan.check_links(self.trees, rev)
                 return plan
-        from conveyor.config import model
+        from conveyor.config import loader
         from conveyor.config.snapshot import Snapshot
 
-        plan = Plan.of(model.load(Snapshot(self.trees, rev)))  # checks the links itself
+        plan = Plan.of(loader.load(Snapshot(self.trees, rev)))  # checks the links itself
         if key is not None:
             self._memory[key] = plan
             self._write(key, plan)

@@ -3,10 +3,10 @@ default and meaning.
 
 It drives three things: the strict check of a file (`problems`: an unknown key is an error
 that names the closest valid one), docs/configuration.md (`markdown`, compared by a test)
-and what `conveyor init` writes. The loader (model.py) turns checked data into dataclasses;
+and what `conveyor init` writes. The loader (loader.py) turns checked data into dataclasses;
 a test proves every key it reads is declared here, with the same default.
 
-To add a key: one `Key(...)` line in its table here, then read it in model.py.
+To add a key: one `Key(...)` line in its table here, then read it in loader.py.
 """
 
 from __future__ import annotations

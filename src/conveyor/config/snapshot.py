@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 
-from conveyor.config import model
+from conveyor.config import loader, model, sources
 from conveyor.git.trees import Trees, is_link
 
 
-class Snapshot(model.Source):
+class Snapshot(sources.Source):
     """One revision of a repository, as `conveyor.toml` and `pipelines/` are read from it."""
 
     def __init__(self, trees: Trees, rev: str) -> None:
@@ -34,4 +34,4 @@ class Snapshot(model.Source):
 def load(repo: str | os.PathLike[str], rev: str) -> model.Config:
     """The configuration as committed at `rev`."""
     with Trees(repo) as trees:
-        return model.load(Snapshot(trees, rev))
+        return loader.load(Snapshot(trees, rev))

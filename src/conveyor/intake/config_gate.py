@@ -21,7 +21,7 @@ TYPE_CHECKING = False  # not typing's: importing typing costs a push millisecond
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from conveyor.config.model import Source
+    from conveyor.config.sources import Source
     from conveyor.intake.ref_updates import RefUpdate
 
 
@@ -56,10 +56,10 @@ def _verdict(repo: Repo, rev: str, key: str, env: Mapping[str, str]) -> str | No
     marker = _marker(repo, key)
     if os.path.exists(marker):
         return None
-    from conveyor.config import model
+    from conveyor.config import loader
 
     try:
-        model.load(pushed(repo, rev, env))
+        loader.load(pushed(repo, rev, env))
     except ConveyorError as exc:
         return str(exc)
     try:  # best effort: only time is lost without it
@@ -73,7 +73,7 @@ def _verdict(repo: Repo, rev: str, key: str, env: Mapping[str, str]) -> str | No
 def pushed(repo: Repo, rev: str, env: Mapping[str, str]) -> Source:
     """A pushed commit as a configuration source, seen through the quarantine (a class made
     here: conveyor.config.model is imported only when a configuration is new)."""
-    from conveyor.config.model import Source
+    from conveyor.config.sources import Source
 
     class Pushed(Source):
         def read(self, path: str) -> bytes | None:

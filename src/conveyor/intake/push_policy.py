@@ -131,13 +131,13 @@ def _head_is(repo: Repo, ref: str) -> bool:
 
 def _settings_of(data: bytes | None) -> Settings:
     """config.load_settings of one conveyor.toml (None: missing), config imported only now."""
-    from conveyor.config import model as config
+    from conveyor.config import loader, sources
 
-    class OneFile(config.Source):
+    class OneFile(sources.Source):
         def read(self, path: str) -> bytes | None:
             return data if path == "conveyor.toml" else None
 
-    return config.load_settings(OneFile())
+    return loader.load_settings(OneFile())
 
 
 # ---------------------------------------------------------------- the rules

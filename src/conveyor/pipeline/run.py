@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from conveyor import state
+from conveyor.config import loader
 from conveyor.config import model as config_module
 from conveyor.config.stages import STAGES
 from conveyor.errors import ConveyorError, Refusal
@@ -65,7 +66,7 @@ def run(repo: Path, service: str, revision: str | None = None, *, trigger_id: st
         raise Refusal(f"{repo}: no commit {revision or 'HEAD'}")
     if ref is None:
         ref = _current_ref(repo) if revision is None else ""
-    config = config_module.load_commit(repo, commit)
+    config = loader.load_commit(repo, commit)
     config.pipeline(service)
     run_id = run_id_for(trigger_id) if trigger_id else (
         f"local-{service}-{commit[:12]}-{time.strftime('%Y%m%d%H%M%S')}")
