@@ -6,13 +6,13 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from conveyor.errors import ConveyorError
+from conveyor.errors import Retryable
 
 T = TypeVar("T")
 
 
-class Timeout(ConveyorError):
-    """The awaited condition did not hold before the deadline."""
+class Timeout(Retryable):
+    """The awaited condition did not hold before the deadline (transient: exit 75)."""
 
 
 def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.1,
