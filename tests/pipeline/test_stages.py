@@ -68,21 +68,48 @@ def test_a_broken_performance_budget_fails_with_the_figure(monorepo: Path) -> No
     assert (ctx.reports / "performance.svg").read_text().startswith("<svg")
 
 
-def test_the_regression_budget_compares_with_production(monorepo: Path) -> None:
+def test_the_regression_budget_measures_production_beside_the_candidate(
+        monorepo: Path) -> None:
+    """Production's digest is started beside the one under test and both take turns under
+    the same load, so a regression is judged under the same machine load."""
+    production = stage_runner.run(stage_context(monorepo, "names"), "build").digest
+    write(monorepo, "k8s/overlays/production/kustomization.yaml",
+          f"images:\n- name: names\n  newName: x/names\n  digest: {production}\n")
+    app = (monorepo / "services/names/app.py").read_text()
+    slower = 'if self.path == "/name":\n            __import__("time").sleep(0.03)'
+    write(monorepo, "services/names/app.py",  # 30 ms slower per request
+          app.replace('if self.path == "/name":', slower))
+    commit(monorepo, "a slower names, with production pinned")
     ctx = stage_context(monorepo, "names")
-    digest = stage_runner.run(ctx, "build").digest
-    assert digest
+    assert stage_runner.run(ctx, "build").digest != production
+    result = stage_runner.run(ctx, "performance")
+
+    assert not result.passed
+    assert "p50_ms" in result.summary and "(production)" in result.summary
+    report = json.loads((ctx.reports / "performance.json").read_text())
+    assert report["production_digest"] == production
+    assert "measured in this run, interleaved" in report["regression_check"]
+    assert report["figures"]["baseline"]["p50_ms"] < 30 <= report["figures"]["p50_ms"]
+    assert ours_running() == []  # both images and the stack are gone
+
+
+def test_a_production_image_that_cannot_run_here_is_judged_by_its_recorded_figures(
+        monorepo: Path) -> None:
+    absent = "sha256:" + "e" * 64  # pinned, but in no registry
     fast = {"p50_ms": 0.001, "p95_ms": 0.001, "p99_ms": 0.001, "rps": 1e9}
-    evidence.record(evidence.Evidence("names", digest, "performance", "passed", ctx.revision,
+    evidence.record(evidence.Evidence("names", absent, "performance", "passed", "f" * 40,
                                       figures=fast))
     write(monorepo, "k8s/overlays/production/kustomization.yaml",
-          f"images:\n- name: names\n  newName: x/names\n  digest: {digest}\n")
+          f"images:\n- name: names\n  newName: x/names\n  digest: {absent}\n")
     commit(monorepo, "names in production")
     ctx = stage_context(monorepo, "names")
+    stage_runner.run(ctx, "build")
     result = stage_runner.run(ctx, "performance")
 
     assert not result.passed
     assert "(production)" in result.summary
+    report = json.loads((ctx.reports / "performance.json").read_text())
+    assert "its recorded figures" in report["regression_check"]
 
 
 def test_ctrl_c_during_a_stage_still_tears_everything_down(monorepo: Path,

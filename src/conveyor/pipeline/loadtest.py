@@ -74,6 +74,15 @@ class Outcome:
         }
 
 
+def merge(a: Outcome, b: Outcome) -> Outcome:
+    """Two parts of one measurement as one (histograms added, counts and time summed)."""
+    histogram = HdrHistogram(1, 60_000_000, 3)
+    histogram.add(a.histogram)
+    histogram.add(b.histogram)
+    return Outcome(histogram, a.requests + b.requests, a.errors + b.errors,
+                   a.seconds + b.seconds, a.first_error or b.first_error, a.shed + b.shed)
+
+
 def run(load: Load) -> Outcome:
     if not net.is_loopback(net.split_host(load.address)):
         raise Refusal(f"load is only ever sent to a loopback address, not {load.address}")

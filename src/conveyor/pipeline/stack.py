@@ -73,6 +73,13 @@ def running(ctx: StageContext, stage: str) -> Iterator[Stack]:
         ctx.progress(f"{stage}: removed {len(removed)} container(s)")
 
 
+def start_also(ctx: StageContext, stack: Stack, image: images.Image, stage: str) -> str:
+    """Start another image of the service under test beside the stack (same dependencies,
+    same session, so the stack's teardown removes it too); its address."""
+    return _start(ctx, ctx.pipeline, image, dict(stack.addresses), ctx.session_labels(stage),
+                  Stack({}, {}, []), stage)
+
+
 def _start(ctx: StageContext, pipeline: Pipeline, image: images.Image,
            addresses: dict[str, str], labels: Mapping[str, str], stack: Stack,
            stage: str) -> str:
