@@ -31,6 +31,7 @@ from conveyor.config import (
 )
 from conveyor.intake import install as hook_install
 from conveyor.intake.changes import Detector, RefUpdate
+from conveyor.util import locks
 
 SERVICES, FILES_PER_SERVICE, LONG = 200, 500, 10_000
 IDENTITY = "Bench <bench@example.com> 1700000000 +0000"
@@ -177,7 +178,9 @@ def main() -> int:
           f"(config {1000 * loaded_s:.0f} ms); git diff --name-only: {names} paths in "
           f"{1000 * diff_s:.0f} ms; plan/diff = {plan_s / diff_s:.2f}")
     if not args.keep:
-        subprocess.run(["rm", "-rf", str(root)], check=False)
+        # The hooks' detached dispatcher may still be writing its log: wait for its lock.
+        with locks.hold(hooked / "conveyor" / "dispatch.lock"):
+            subprocess.run(["rm", "-rf", str(root)], check=False)
     return 0
 
 
