@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent import futures
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -44,18 +45,27 @@ def http_service() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture
-def grpc_service() -> Iterator[str]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+@contextmanager
+def health_server(servicer: health.HealthServicer, **options: Any) -> Iterator[str]:
+    """A gRPC health service with reflection on 127.0.0.1; its address."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), **options)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     reflection.enable_server_reflection(
         (health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME), server)
     port = containers.free_port()
     server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
-    yield f"127.0.0.1:{port}"
-    server.stop(None)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(None)
+
+
+@pytest.fixture
+def grpc_service() -> Iterator[str]:
+    with health_server(health.HealthServicer()) as address:
+        yield address
 
 
 def test_http_load_stops_at_the_request_count(http_service: str) -> None:
@@ -83,20 +93,9 @@ class SlowHealth(health.HealthServicer):
 def test_calls_the_service_sheds_are_counted_apart_from_errors() -> None:
     """Beyond its in-flight bound the service answers RESOURCE_EXHAUSTED at once (it sheds);
     the load test reports the shed rate and counts no error for them."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), maximum_concurrent_rpcs=1)
-    health_pb2_grpc.add_HealthServicer_to_server(SlowHealth(), server)
-    reflection.enable_server_reflection(
-        (health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME), server)
-    port = containers.free_port()
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    try:
-        outcome = loadtest.run(loadtest.Load("grpc", f"127.0.0.1:{port}",
-                                             "/grpc.health.v1.Health/Check",
+    with health_server(SlowHealth(), maximum_concurrent_rpcs=1) as address:
+        outcome = loadtest.run(loadtest.Load("grpc", address, "/grpc.health.v1.Health/Check",
                                              '{"service": ""}', 30, 60, 6))
-    finally:
-        server.stop(None)
     figures = outcome.figures()
     assert figures["errors"] == 0, outcome.first_error
     assert 0 < figures["shed"] < 60 and figures["shed_rate"] == round(figures["shed"] / 60, 4)
