@@ -8,15 +8,16 @@
   geometric mean of the two counts at most; it never lowers it there.
 - The learned model knows what leaked and mangled passwords look like; it decides where zxcvbn
   saw no weakness, but only while it predicts a weak-to-medium count (under 10**8).
-- Uniformly random strings are priced by their brute-force space and diceware phrases by their
-  word list: zxcvbn's count saturates at 2**64 and prices unrecognised text at 10**length,
-  which ranks a random string below a phrase of the same length.
+- Uniformly random strings are priced by their brute-force space and phrases by their word
+  lists (the EFF diceware list, else zxcvbn's frequency-ranked English words; passphrase.py):
+  zxcvbn's count saturates at 2**64 and prices unrecognised text at 10**length, which ranks a
+  random string below a phrase of the same length.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from zxcvbn_rs_py import zxcvbn
@@ -64,7 +65,7 @@ class Estimator:
         m_log = self.model.predict(password, keyspace)
         log10_guesses, from_model = combine_estimates(
             password, z_log, is_brute_force(z_log, len(prefix)), m_log, self.model.diceware,
-            is_listed(z.feedback), keyspace)
+            is_listed(z.feedback), keyspace, self.model.english)
         score = score_of(log10_guesses)
         secs = crack_time.seconds(log10_guesses)
         model_lowered_score = from_model and score < score_of(z_log)
@@ -90,7 +91,8 @@ def is_brute_force(z_log: float, length: int) -> bool:
 
 def combine_estimates(password: str, z_log: float, z_brute: bool, m_log: float,
                       diceware: frozenset[str], z_listed: bool = False,
-                      keyspace: float | None = None) -> tuple[float, bool]:
+                      keyspace: float | None = None,
+                      english: Mapping[str, int] | None = None) -> tuple[float, bool]:
     """(log10 guesses, whether the model's count was the one taken to lower zxcvbn's)."""
     if not z_brute and z_log < ZXCVBN_TRUSTED_BELOW:
         if z_listed:
@@ -99,7 +101,7 @@ def combine_estimates(password: str, z_log: float, z_brute: bool, m_log: float,
     if keyspace is None:
         keyspace = features.log10_keyspace(password)
     bound = min(keyspace - _HALF,
-                passphrase.log10_guesses(password, diceware),
+                passphrase.log10_guesses(password, diceware, english or {}),
                 math.inf if z_brute else z_log)
     if m_log < MODEL_TRUSTED_BELOW and m_log < bound:
         return m_log, True

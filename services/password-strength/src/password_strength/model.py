@@ -12,7 +12,7 @@ import json
 import math
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ class Model:
     target_cap: float  # predictions at or above this mean "nothing recognisable"
     meta: dict[str, object]
     diceware: frozenset[str] = frozenset()  # the EFF word list, for passphrase estimates
+    english: dict[str, int] = field(default_factory=dict)  # word -> frequency rank, likewise
     sha256: str = ""  # of the file it was loaded from, for logs
 
     def predict(self, password: str, keyspace: float | None = None) -> float:
@@ -59,6 +60,7 @@ class Model:
             "dense_names": list(features.DENSE_NAMES),
             "dense_weights": list(self.dense_weights),
             "diceware": sorted(self.diceware),
+            "english": self.english,  # sort_keys orders it
             "intercept": self.intercept,
             "meta": self.meta,
             "n_hashed": features.N_HASHED,
@@ -88,6 +90,7 @@ class Model:
                    dense_mean=tuple(header["dense_mean"]), intercept=header["intercept"],
                    target_cap=header["target_cap"], meta=header["meta"],
                    diceware=frozenset(header.get("diceware", ())),
+                   english={str(w): int(r) for w, r in header.get("english", {}).items()},
                    sha256=hashlib.sha256(data).hexdigest())
 
 

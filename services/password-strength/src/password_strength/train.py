@@ -12,7 +12,7 @@ import random
 import sys
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,7 @@ def examples_from(corpus: sources.Corpus, scale: float, seed: int) -> list[synth
 
 
 def fit(examples: Sequence[synthetic.Example], meta: dict[str, object],
-        diceware: Sequence[str] = ()) -> Model:
+        diceware: Sequence[str] = (), english: Mapping[str, int] | None = None) -> Model:
     started = time.process_time()
     dense = np.asarray([features.dense(password) for password, _ in examples], dtype=np.float64)
     mean = dense.mean(axis=0)
@@ -77,7 +77,8 @@ def fit(examples: Sequence[synthetic.Example], meta: dict[str, object],
     return Model(weights=weights, dense_weights=dense_weights,
                  dense_mean=tuple(float(np.float32(m)) for m in mean),
                  intercept=float(np.float32(regressor.intercept_)), target_cap=TARGET_CAP,
-                 meta=meta, diceware=frozenset(diceware))
+                 meta=meta, diceware=frozenset(diceware),
+                 english=dict(english or {}))
 
 
 def train(inputs: Path, scale: float = 1.0, seed: int = SEED,
@@ -87,7 +88,7 @@ def train(inputs: Path, scale: float = 1.0, seed: int = SEED,
     examples = examples_from(corpus, scale, seed)
     meta: dict[str, object] = {"examples": len(examples), "leaked": len(corpus.ranked),
                                "scale": scale, "seed": seed, "data": sources.versions(inputs)}
-    return fit(examples, meta, corpus.diceware)
+    return fit(examples, meta, corpus.diceware, corpus.english)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,6 +26,16 @@ def test_round_trip_keeps_predictions(small_model: model.Model) -> None:
     loaded = model.Model.from_bytes(small_model.to_bytes())
     for password in ("password", "Tr0ub4dor&3", "correct horse battery staple"):
         assert loaded.predict(password) == small_model.predict(password)
+    assert loaded.english == small_model.english and loaded.diceware == small_model.diceware
+
+
+def test_the_model_carries_the_ranked_english_words_of_zxcvbns_lists(
+        small_model: model.Model) -> None:
+    english = small_model.english
+    assert len(english) == sources.ENGLISH_MAX_WORDS
+    # The best rank over zxcvbn's lists (each word is kept in one list only).
+    assert english["the"] == 1 and {"horse", "battery", "staple"} <= english.keys()
+    assert all(word.isalpha() for word in english)
 
 
 def test_predictions_stay_within_the_brute_force_keyspace(small_model: model.Model) -> None:
