@@ -15,8 +15,7 @@ from conveyor.images import builder as images
 from conveyor.images import containers, registry_server
 from conveyor.images.registry import Client
 from conveyor.util import redact
-
-from .conftest import commit
+from tests.support.repo import commit
 
 
 def test_start_status_stop_in_its_own_home(tmp_path: Path) -> None:

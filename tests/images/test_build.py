@@ -14,8 +14,8 @@ from conveyor.images import builder as images
 from conveyor.images import engine, registry_server
 from conveyor.images.registry import Client
 from tests.support import records
-
-from .conftest import commit, write
+from tests.support.repo import commit
+from tests.support.services import write
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
