@@ -6,7 +6,8 @@ conveyor.config). A `Plan` is the part of a `Config` detection uses: the trigger
 in dependency order, each service's name, pipeline file and source paths. It depends only on
 the conveyor.toml blob and the pipelines/ tree, so it is cached per (blob id, tree id) in
 `<bare>/conveyor/config-cache/` (marshal: no import, written by this module only), and
-invalidated when the code that makes it (config.py, changes.py, this module) changes.
+invalidated when the code that makes it changes (`STAMPED`: model, loader, schema, keys and
+this module).
 
 One rule of the loader depends on more than those two objects: a service path must not be a
 symbolic link (or go through one) at the revision. A Plan from the cache re-checks it at

@@ -98,7 +98,7 @@ def start(repo: Repo, *args: str, input: bytes = b"", env: Mapping[str, str] | N
           timeout: float = 60.0) -> Pending:
     """`run`, started: the command runs while the caller does something else."""
     if len(input) > 60_000:
-        raise ConveyorError("hook_git.run: input too large for the fast path")
+        raise ConveyorError("git.spawn.run: input too large for the fast path")
     timeout = time_left(timeout)
     if timeout <= 0:
         raise GitTimeout(f"git {args[0] if args else ''}: no time left")

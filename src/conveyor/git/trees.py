@@ -15,7 +15,7 @@ import _thread
 import os
 
 from conveyor.errors import ConveyorError
-from conveyor.git import spawn as hook_git
+from conveyor.git import spawn as git_spawn
 
 Entry = tuple[str, bytes, str]  # (mode, name, oid)
 
@@ -27,7 +27,7 @@ class Trees:
         self._index: dict[str, dict[bytes, Entry]] = {}
         self._roots: dict[str, str | None] = {}
         self._entries: dict[tuple[str, str], Entry | None] = {}
-        self._pid, stdin, stdout = hook_git.spawn(repo, "cat-file", "--batch")
+        self._pid, stdin, stdout = git_spawn.spawn(repo, "cat-file", "--batch")
         self._stdin = os.fdopen(stdin, "wb")
         self._stdout = os.fdopen(stdout, "rb")
         self._closed = False
@@ -128,7 +128,7 @@ class Trees:
             except OSError:
                 pass
             self._stdout.close()
-            hook_git.reap(self._pid)
+            git_spawn.reap(self._pid)
 
     def __enter__(self) -> Trees:
         return self

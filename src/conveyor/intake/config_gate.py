@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 
 from conveyor.errors import ConveyorError
-from conveyor.git import spawn as hook_git
+from conveyor.git import spawn as git_spawn
 from conveyor.git.spawn import Repo
 
 TYPE_CHECKING = False  # not typing's: importing typing costs a push milliseconds
@@ -28,13 +28,13 @@ if TYPE_CHECKING:
 def refusals(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> list[str]:
     """One `refused <ref>: <file>: <key>: <error>` line per pushed branch whose
     configuration does not load."""
-    quarantine = hook_git.objects_env(env)
+    quarantine = git_spawn.objects_env(env)
     found: list[str] = []
     verdicts: dict[str, str | None] = {}
     for update in updates:
         if set(update.new) == {"0"} or not update.ref.startswith(b"refs/heads/"):
             continue
-        toml, tree = hook_git.batch_check(
+        toml, tree = git_spawn.batch_check(
             repo, [f"{update.new}:conveyor.toml", f"{update.new}:pipelines"], env=quarantine)
         key = f"{toml[0] if toml else '-'}-{tree[0] if tree else '-'}"
         if key not in verdicts:
@@ -77,7 +77,7 @@ def pushed(repo: Repo, rev: str, env: Mapping[str, str]) -> Source:
 
     class Pushed(Source):
         def read(self, path: str) -> bytes | None:
-            code, out = hook_git.run(repo, "cat-file", "blob", f"{rev}:{path}", env=env)
+            code, out = git_spawn.run(repo, "cat-file", "blob", f"{rev}:{path}", env=env)
             return out if code == 0 else None
 
         def names(self, directory: str) -> list[str]:
@@ -90,12 +90,12 @@ def pushed(repo: Repo, rev: str, env: Mapping[str, str]) -> Source:
             return any(mode == "120000" for mode, _name in _entries(*prefixes))
 
         def exists(self, path: str) -> bool | None:
-            [found] = hook_git.batch_check(repo, [f"{rev}:{path.rstrip('/')}"], env=env)
+            [found] = git_spawn.batch_check(repo, [f"{rev}:{path.rstrip('/')}"], env=env)
             return found is not None
 
     def _entries(*paths: str) -> list[tuple[str, str]]:
         """(mode, path) of each entry `git ls-tree` lists for `paths`."""
-        code, out = hook_git.run(repo, "ls-tree", "-z", rev, "--", *paths, env=env)
+        code, out = git_spawn.run(repo, "ls-tree", "-z", rev, "--", *paths, env=env)
         if code != 0:
             raise ConveyorError(f"git ls-tree failed (exit {code})")
         entries = []

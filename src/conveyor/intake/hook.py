@@ -9,7 +9,7 @@ dispatcher, which it starts in a new session with its stdio closed. Any failure 
 Conveyor's own is one warning line and exit 0.
 
 The push never waits on CI: every wait of a hook is bounded by one deadline, LIMIT_S[hook]
-after it starts: git commands (hook_git), the outbox's and the records DB's SQLite locks, the
+after it starts: git commands (git.spawn), the outbox's and the records DB's SQLite locks, the
 detection budget (conveyor.hookBudgetMs is capped by it), pre-receive's guard probe (at most
 PROBE_S). post-receive and pre-receive's waits on Conveyor's own state (the guard probe) end
 well inside 1 s together; pre-receive's protected-path walk, which is policy rather than CI,
@@ -35,7 +35,7 @@ import sys
 import time
 
 from conveyor.errors import ConveyorError, UsageError
-from conveyor.git import spawn as hook_git
+from conveyor.git import spawn as git_spawn
 from conveyor.git.spawn import Repo
 from conveyor.intake.ref_updates import RefUpdate, parse_updates
 from conveyor.util import detach
@@ -50,9 +50,9 @@ if TYPE_CHECKING:
     from conveyor.intake.outbox import Outbox
 
 # Imports are part of every push's time: this module and what pre-receive needs (push_policy,
-# hook_git, ref_updates) stay free of subprocess, dataclasses, sqlite3, tomllib and
-# conveyor.config; post-receive imports the spool and detection (changes, config_cache,
-# snapshot: light too) when it has work; conveyor.config only for a configuration it has
+# git.spawn, ref_updates) stay free of subprocess, dataclasses, sqlite3, tomllib and
+# conveyor.config; post-receive imports the outbox and detection (changes, config.plan_cache,
+# git.trees: light too) when it has work; the loader only for a configuration it has
 # not seen before.
 
 DEFAULT_BUDGET_S = 0.5
@@ -81,8 +81,8 @@ def budget(repo: Repo) -> float:
     explicit = os.environ.get("CONVEYOR_HOOK_BUDGET_MS")
     if explicit is None:
         try:
-            code, value = hook_git.run(repo, "config", "--get", "conveyor.hookBudgetMs")
-        except hook_git.GitTimeout:
+            code, value = git_spawn.run(repo, "config", "--get", "conveyor.hookBudgetMs")
+        except git_spawn.GitTimeout:
             return DEFAULT_BUDGET_S
         explicit = value.decode("utf-8", "replace").strip() if code == 0 else None
     try:
@@ -215,7 +215,7 @@ def start_dispatcher(repo: Repo, reconcile: bool = False) -> None:
     flags = ["--reconcile"] if reconcile else []
     detach.start_detached(
         [sys.executable, "-m", "conveyor.intake.dispatch", *flags, os.fspath(repo)],
-        os.path.join(repo, "conveyor", "dispatch.log"), env=hook_git.clean_env())
+        os.path.join(repo, "conveyor", "dispatch.log"), env=git_spawn.clean_env())
 
 
 # ---------------------------------------------------------------- pre-receive
@@ -228,7 +228,7 @@ def pre_receive(repo: Repo, data: bytes, env: Mapping[str, str], out: IO[bytes])
     try:
         updates = parse_updates(data)
         refusals = push_policy.check(repo, updates, env, warnings.append, probe_s=PROBE_S)
-    except hook_git.GitTimeout as exc:
+    except git_spawn.GitTimeout as exc:
         say(out, f"refused: the policy check did not finish in time ({exc}); nothing was "
                  "changed: push again, or push fewer commits at once")
         return 1
@@ -279,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     name = args[0] if args else ""
     limit = LIMIT_S.get(name, LIMIT_S["post-receive"])
-    hook_git.set_deadline(start + limit)
+    git_spawn.set_deadline(start + limit)
     repo = os.path.realpath(os.environ.get("GIT_DIR", "."))
     test_knob = "CONVEYOR_TEST_WATCHDOG_S" if name == "post-receive" else (
         "CONVEYOR_TEST_PRE_WATCHDOG_S")

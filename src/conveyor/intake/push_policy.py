@@ -5,7 +5,7 @@ cannot loosen the rules it is judged by); only the very first push of the reposi
 there is no default branch yet, is judged by its own configuration.
 
 pre-receive runs on every push, so this module keeps to a fast path: git through
-`hook_git` (no subprocess), and the policy part of conveyor.toml cached per blob id in
+`git.spawn` (no subprocess), and the policy part of conveyor.toml cached per blob id in
 `<bare>/conveyor/policy-cache/`, marshal (conveyor.config, tomllib and dataclasses are imported only
 when a conveyor.toml is seen for the first time). Protected paths cost one path-limited
 `git log` per pushed ref over the commits new to the repository, whatever their number.
@@ -17,7 +17,7 @@ import marshal
 import os
 
 from conveyor.errors import ConveyorError
-from conveyor.git import spawn as hook_git
+from conveyor.git import spawn as git_spawn
 from conveyor.git.oids import is_zero
 from conveyor.git.spawn import Repo
 
@@ -68,7 +68,7 @@ def _cache_file(repo: Repo, blob: str) -> str:
 
 def view_of_blob(repo: Repo, blob: str, env: Mapping[str, str] | None = None) -> View:
     """The policy of the conveyor.toml blob `blob`: from the cache, else parsed (and cached).
-    A cache entry written by other code (config.py's defaults may have changed) is not used."""
+    A cache entry written by other code (the loader's defaults may have changed) is not used."""
     from conveyor.config.plan_cache import code_stamp
 
     cache, stamp = _cache_file(repo, blob), code_stamp()
@@ -80,7 +80,7 @@ def view_of_blob(repo: Repo, blob: str, env: Mapping[str, str] | None = None) ->
                         bool(data["guard"]), data["pusher_variable"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
         pass
-    code, raw = hook_git.run(repo, "cat-file", "blob", blob, env=env)
+    code, raw = git_spawn.run(repo, "cat-file", "blob", blob, env=env)
     if code != 0:
         raise ConveyorError(f"cannot read conveyor.toml ({blob[:12]})")
     view = View.of(_settings_of(raw))  # the slow part, once per distinct conveyor.toml
@@ -103,19 +103,19 @@ def _missing_settings() -> View:
 def trusted_view(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str]) -> (
         View | None):
     """The policy on the default branch before this push; a first push is judged by itself."""
-    head = hook_git.batch_check(repo, ["HEAD", "HEAD:conveyor.toml"])
+    head = git_spawn.batch_check(repo, ["HEAD", "HEAD:conveyor.toml"])
     if head[0] is not None and head[0][1] == "commit":
         view = view_of_blob(repo, head[1][0]) if head[1] else _missing_settings()
         if not _head_is(repo, f"refs/heads/{view.default_branch}"):
             ref = f"refs/heads/{view.default_branch}"
-            current = hook_git.batch_check(repo, [f"{ref}^{{commit}}", f"{ref}:conveyor.toml"])
+            current = git_spawn.batch_check(repo, [f"{ref}^{{commit}}", f"{ref}:conveyor.toml"])
             if current[0] is not None and current[0][0] != head[0][0]:
                 view = view_of_blob(repo, current[1][0]) if current[1] else _missing_settings()
         return view
-    quarantine = hook_git.objects_env(env)  # new objects are visible only through it
+    quarantine = git_spawn.objects_env(env)  # new objects are visible only through it
     for update in updates:
         if not is_zero(update.new):
-            [blob] = hook_git.batch_check(repo, [f"{update.new}:conveyor.toml"], env=quarantine)
+            [blob] = git_spawn.batch_check(repo, [f"{update.new}:conveyor.toml"], env=quarantine)
             return view_of_blob(repo, blob[0], quarantine) if blob else None
     return None
 
@@ -151,7 +151,7 @@ def identity_email(identity: str) -> str:
 
 
 def is_guarded(repo: Repo, view: View | None,
-               config: hook_git.Pending | None = None) -> bool:
+               config: git_spawn.Pending | None = None) -> bool:
     """Guard mode: [policy] guard in conveyor.toml, or `git config conveyor.guard` (`config`:
     that command, already started)."""
     if config is None:
@@ -162,8 +162,8 @@ def is_guarded(repo: Repo, view: View | None,
     return (view is not None and view.guard) or (code == 0 and out.strip() == b"true")
 
 
-def _guard_config(repo: Repo) -> hook_git.Pending:
-    return hook_git.start(repo, "config", "--bool", "--get", "conveyor.guard")
+def _guard_config(repo: Repo) -> git_spawn.Pending:
+    return git_spawn.start(repo, "config", "--bool", "--get", "conveyor.guard")
 
 
 def spool_problem(repo: Repo, timeout: float = 30.0,
@@ -191,8 +191,8 @@ def _log(repo: Repo, update: RefUpdate, prefixes: Sequence[str],
          env: Mapping[str, str]) -> list[tuple[str, str]]:
     """(commit, committer email) of the commits new to the repository that `update.new`
     brings and that touch any of `prefixes`, newest first: one path-limited walk."""
-    code, out = hook_git.run(repo, "log", "-z", "--format=%H %ce", update.new, "--not", "--all",
-                             "--", *prefixes, env=hook_git.objects_env(env))
+    code, out = git_spawn.run(repo, "log", "-z", "--format=%H %ce", update.new, "--not", "--all",
+                             "--", *prefixes, env=git_spawn.objects_env(env))
     if code != 0:
         raise ConveyorError(f"git log failed (exit {code}) for {update.ref_text}")
     found = []
@@ -257,7 +257,7 @@ def violations(repo: Repo, update: RefUpdate, view: View, env: Mapping[str, str]
 def check(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str],
           warn: Callable[[str], None] | None = None, probe_s: float = 30.0) -> list[str]:
     """One line per refusal; empty when the push may proceed. git commands are bounded by
-    hook_git's deadline (GitTimeout); the guard probe waits at most `probe_s` for the
+    git.spawn's deadline (GitTimeout); the guard probe waits at most `probe_s` for the
     outbox lock (then `warn`, and no refusal)."""
     if not updates:
         return []
@@ -271,7 +271,7 @@ def check(repo: Repo, updates: Sequence[RefUpdate], env: Mapping[str, str],
             pass
         raise
     if is_guarded(repo, view, config):
-        problem = spool_problem(repo, hook_git.time_left(probe_s), warn)
+        problem = spool_problem(repo, git_spawn.time_left(probe_s), warn)
         if problem:
             return [f"refused: CI spool unavailable, push rejected (guard mode): {problem}"]
     from conveyor.intake import config_gate
@@ -290,7 +290,7 @@ def is_first_push(repo: Repo, updates: Sequence[RefUpdate]) -> bool:
     """Every update creates a ref and the repository has no commit at HEAD yet."""
     if not all(is_zero(update.old) for update in updates):
         return False
-    [head] = hook_git.batch_check(repo, ["HEAD"])
+    [head] = git_spawn.batch_check(repo, ["HEAD"])
     return head is None and not _has_refs(repo)
 
 
