@@ -72,19 +72,20 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     """The parser; `chosen` names the one command whose module is imported ("*": all)."""
     parser = Parser(
         prog="conveyor", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Push to git; the services you touched are built once, tested for real "
+        description="Push to git; the services you touched are built once, tested for real\n"
         "and promoted by digest through test, staging and production.", epilog=_epilog())
     parser.add_argument("-V", "--version", action="version", version=f"conveyor {__version__}")
     parser.add_argument("--debug", action="store_true", help="log every step (secrets masked) "
                         "and show tracebacks")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                help="one of the commands below; COMMAND --help for its options")
     modules = ({COMMANDS[chosen][0]} if chosen in COMMANDS
                else {module for module, _, _ in COMMANDS.values()} if chosen == "*" else set())
     for module in sorted(modules):
         importlib.import_module(f"conveyor.commands.{module}").register(sub)
-    for name, (_, _, summary) in COMMANDS.items():
-        if name not in sub.choices:  # not imported: listed by name, parsed when chosen
-            sub.add_parser(name, help=summary, add_help=False)
+    for name in COMMANDS:
+        if name not in sub.choices:  # not imported: parsed when chosen; the epilog lists it
+            sub.add_parser(name, add_help=False)
     for command in sub.choices.values():  # --debug also after the command's name
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help=argparse.SUPPRESS)
