@@ -7,6 +7,7 @@ slow: about ten minutes on two cores with a cold Docker cache.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from conveyor import demo, state
 from conveyor.config import loader
 from conveyor.images import containers, engine, instance
 from conveyor.promotion import deploy, status
+from conveyor.util import net
 from conveyor.util.progress import Progress
+from tests.support import repo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,17 +36,36 @@ def _logs_tail(lines: int = 40) -> str:
     return "\n".join(tails[-4:])
 
 
-def _up(progress: Progress) -> demo.Result:
+def _own_ports(tmp_path: Path) -> Path:
+    """This repository, committed with its own registry port and port bases: the demo a
+    developer ran before the tests (README: the demo, then the tests) keeps 5000 and
+    21000-23000, and two instances on one machine must not share ports (docs/platform.md)."""
+    clone = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(clone)], check=True,
+                   timeout=300)
+    toml = clone / "conveyor.toml"
+    text = toml.read_text().replace('address = "127.0.0.1:5000"',
+                                    f'address = "127.0.0.1:{net.free_port()}"')
+    for base in (21000, 22000, 23000):
+        text = text.replace(f"port_base = {base}\n", f"port_base = {base + 15000}\n")
+    toml.write_text(text)
+    repo.commit(clone, "this test's own ports")
+    return clone
+
+
+def _up(source: Path, progress: Progress) -> demo.Result:
     try:
-        return demo.up(REPO, progress=progress, dashboard=False)
+        return demo.up(source, progress=progress, dashboard=False)
     except Exception as error:
         pytest.fail(f"demo.up failed: {error}\n{_logs_tail()}")
 
 
-def test_the_demo_takes_both_services_to_production_and_rebuilds_only_what_changed() -> None:
+def test_the_demo_takes_both_services_to_production_and_rebuilds_only_what_changed(
+        tmp_path: Path) -> None:
+    source = _own_ports(tmp_path)
     lines: list[str] = []
     try:
-        result = _up(lines.append)
+        result = _up(source, lines.append)
         first, second = result.pushes
         assert first.services == ["gateway", "password-strength"]
         assert second.services == ["gateway"]
@@ -73,7 +95,7 @@ def test_the_demo_takes_both_services_to_production_and_rebuilds_only_what_chang
             containers.remove(deploy.container_name("test", service))
         again: list[str] = []
         started = time.monotonic()
-        _up(again.append)
+        _up(source, again.append)
         print(f"demo rerun after removing the test containers: "
               f"{time.monotonic() - started:.0f} s")
         redeployed = [line.split()[1] for line in again
@@ -86,7 +108,7 @@ def test_the_demo_takes_both_services_to_production_and_rebuilds_only_what_chang
             for cell in service["environments"].values():
                 assert cell["running"] == cell["pinned"] and not cell["drift"]
     finally:
-        demo.clean(REPO, progress=lines.append)
+        demo.clean(source, progress=lines.append)
     leftover = engine.client().containers.list(all=True, filters={"label": [
         "conveyor.env", f"{instance.LABEL}={instance.instance_id()}"]})
     assert leftover == []
