@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("new", help="new revision (all zeroes for a deleted ref)")
     parser.add_argument("ref", nargs="?", default=None,
                         help="the ref pushed (default: refs/heads/<default branch>)")
-    parser.add_argument("--repo", type=Path, default=Path("."), help="repository (bare or not)")
+    parser.add_argument("--repo", type=Path, default=Path("."),
+                        help="the monorepo: a checkout or the bare central repository "
+                        "(default: here)")
     parser.add_argument("-o", "--push-option", action="append", default=[],
                         help="a push option, e.g. conveyor.all or conveyor.skip")
     parser.add_argument("--config", type=Path, default=None,
