@@ -19,7 +19,7 @@ from pathlib import Path
 
 from conveyor import state
 from conveyor.config.model import Settings
-from conveyor.errors import ConveyorError, Refusal, Retryable
+from conveyor.errors import ConfigError, ConveyorError, Refusal, Retryable
 from conveyor.executors import Accepted, Trigger
 from conveyor.util import atomic, proc
 
@@ -32,7 +32,7 @@ class CommandExecutor:
 
     def __init__(self, settings: Settings, repository: str) -> None:
         if not settings.executor_command:
-            raise Refusal(f"{settings.file}: executor.command: required for kind = \"command\"")
+            raise ConfigError(f"{settings.file}: executor.command: required for kind = \"command\"")
         self.argv = settings.executor_command
         self.repository = repository
         local = Path(repository) / "conveyor"

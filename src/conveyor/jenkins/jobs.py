@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from conveyor.config.model import Config, Settings
-from conveyor.errors import Refusal
+from conveyor.errors import ConfigError
 
 FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
 JOB_CLASS = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
@@ -111,10 +111,10 @@ def is_local(url: str) -> bool:
 def check_repository(settings: Settings) -> None:
     cfg = settings.jenkins
     if not cfg.repository_url:
-        raise Refusal("conveyor.toml: jenkins.repository_url is empty; set the URL Jenkins "
+        raise ConfigError("conveyor.toml: jenkins.repository_url is empty; set the URL Jenkins "
                       "clones the central repository from")
     if is_local(cfg.repository_url) and not cfg.allow_local_repository:
-        raise Refusal(
+        raise ConfigError(
             f"conveyor.toml: jenkins.repository_url {cfg.repository_url!r} is a local "
             "repository, which the git plugin refuses to check out (SECURITY-2478). Use an "
             "https:// or ssh:// URL, or for a single machine start Jenkins with "

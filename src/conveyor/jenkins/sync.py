@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from conveyor.config.model import Config
-from conveyor.errors import Refusal
+from conveyor.errors import ConfigError
 from conveyor.jenkins import jobs
 from conveyor.jenkins.client import Client, job_path
 
@@ -38,7 +38,7 @@ def plan(config: Config, client: Client, *, prune: bool = False) -> list[Change]
     settings = config.settings
     folder = settings.jenkins.folder
     if not folder or "/" in folder:
-        raise Refusal(f"conveyor.toml: jenkins.folder {folder!r} must be one folder name, "
+        raise ConfigError(f"conveyor.toml: jenkins.folder {folder!r} must be one folder name, "
                       "without '/'")
     jobs.check_repository(settings)
     changes: list[Change] = []
