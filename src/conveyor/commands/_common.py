@@ -74,11 +74,13 @@ def central_url(args: argparse.Namespace) -> str:
         return str(args.central)
     if os.environ.get(CENTRAL_ENV):
         return os.environ[CENTRAL_ENV]
-    from conveyor.git import central, plumbing
+    from conveyor.git import central
 
     root = repo_root(args)
-    if plumbing.run(root, "remote", "get-url", "origin", check=False).ok:
+    try:
         return central.default_url(root)
+    except UsageError:  # no origin remote: the central repository the demo made, if any
+        pass
     embedded = state.embedded_central()
     if embedded.is_dir():
         return str(embedded)
