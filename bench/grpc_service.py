@@ -10,7 +10,8 @@ ceiling this bench used before the service went multi-process (one process, 8 th
 Callers run in a child process, each on its own connection (as separate clients would).
 Prints the machine's load average, rps and p50/p99 at 1 and 8 callers, the ratios to both
 ceilings, the server processes' CPU per call (load-independent, unlike rps; the load generator
-runs on the same cores, so rps also depends on what it costs), in-process scoring latency,
+runs on the same cores, so rps also depends on what it costs), in-process scoring latency (and
+the cost of the longest input zxcvbn sees, next to zxcvbn's own on it whole),
 EvaluateBatch of 1,000 passwords against scoring them in-process, and each server process's memory.
 Figures only; this is not a test.
 """
@@ -126,6 +127,22 @@ def in_process_latency(estimator: Estimator, samples: int = 2000) -> tuple[float
     return statistics.median(timings) * 1e3, timings[int(0.99 * len(timings))] * 1e3
 
 
+def longest_input_ms(estimator: Estimator, rounds: int = 200) -> tuple[float, float]:
+    """Milliseconds to score a random string as long as zxcvbn ever sees (its counts in
+    pieces, as served), and zxcvbn's own cost on it whole (what it cost before pieces.py)."""
+    from zxcvbn_rs_py import zxcvbn
+
+    rng = random.Random(5)
+    password = "".join(rng.choice(string.printable[:94]) for _ in range(limits.ZXCVBN_MAX_CHARS))
+    timings = []
+    for score in (lambda: estimator.evaluate(password), lambda: zxcvbn(password, [])):
+        started = time.perf_counter()
+        for _ in range(rounds):
+            score()
+        timings.append((time.perf_counter() - started) / rounds * 1e3)
+    return timings[0], timings[1]
+
+
 def batch_overhead(address: str, estimator: Estimator, rounds: int = 5) -> tuple[float, float]:
     """Best-of-`rounds` seconds for 1,000 passwords: in-process, then one EvaluateBatch."""
     import grpc
@@ -180,6 +197,7 @@ def main() -> int:
     load_before = os.getloadavg()
     try:
         p50, p99 = in_process_latency(estimator)
+        longest, longest_whole = longest_input_ms(estimator)
         rows = []
         for callers in (1, 8):
             ceiling, ceiling_cpu = measure(empty, EMPTY, callers, args.duration, args.requests)
@@ -201,6 +219,8 @@ def main() -> int:
     print(f"in-process scoring: p50 {p50:.3f} ms, p99 {p99:.3f} ms "
           f"(goal p50 <= {GOALS['in_process_p50_ms']} ms: "
           f"{verdict(p50 <= GOALS['in_process_p50_ms'])})")
+    print(f"in-process, a random {limits.ZXCVBN_MAX_CHARS}-character string (zxcvbn's longest "
+          f"input): {longest:.3f} ms (zxcvbn alone on it whole: {longest_whole:.3f} ms)")
     print(f"service and empty: grpcio sync servers (grpc.server, ThreadPoolExecutor), "
           f"{config.processes} processes x {config.workers} threads, SO_REUSEPORT, "
           f"maximum_concurrent_rpcs {config.max_in_flight}; "
