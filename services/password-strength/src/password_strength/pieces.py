@@ -1,14 +1,15 @@
 """zxcvbn's count for a password, at a cost linear in its length.
 
 zxcvbn matches every substring against every list, so its cost grows with the square of the
-length (in-process: 16 characters 0.08 ms, 28 characters 0.22-0.28 ms, 72 characters 1.6-2.1
+length (in-process: 16 characters 0.08 ms, 28 characters 0.22-0.28 ms, 72 characters 1.6-4.4
 ms), while its count saturates at 2**64 from about 28 characters on. A password of at most
-PIECE_CHARS characters is scored whole, exactly as zxcvbn would. A longer one is cut after each
-separator (a word of a phrase keeps its separator, which zxcvbn prices as in the whole) and a
-longer run into equal parts; the pieces' counts multiply, as an attacker guessing each piece on
-its own would need. zxcvbn prices text it does not recognise at 10**length plus a margin for
-its sequence, and each piece has its own margin: estimator.is_brute_force allows one order of
-magnitude per piece.
+PIECE_CHARS characters is scored whole, exactly as zxcvbn would. A longer one is cut into the
+words between its separators (a word longer than PIECE_CHARS into equal parts), each scored by
+zxcvbn; a single separator costs what zxcvbn charges for that one character, and a run of them
+is a piece of its own. The counts multiply, as an attacker guessing each piece on its own would
+need. zxcvbn prices text it does not recognise at 10**length plus a margin for its sequence,
+and each piece has its own margin: estimator.is_brute_force allows one order of magnitude per
+piece.
 
 What cutting loses is a match across a cut: a list entry or keyboard walk longer than a piece,
 a date written with separators inside a long password. Two cases are always scored whole,
@@ -28,15 +29,18 @@ from zxcvbn_rs_py import zxcvbn
 from password_strength import passphrase
 
 PIECE_CHARS = 16
-SEPARATORS = frozenset(passphrase.SEPARATORS)  # where phrases are cut into words
+_SEPARATOR = re.escape(passphrase.SEPARATORS)  # where phrases are cut into words
+_RUNS = re.compile(f"[^{_SEPARATOR}]+|[{_SEPARATOR}]+")
 _REPEATS = re.compile(r"(.+?)\1+", re.DOTALL)  # zxcvbn's repeat matcher's pattern
+# A single separator between two words costs what zxcvbn charges for that one character.
+_SEPARATOR_LOG10 = {c: float(zxcvbn(c, []).guesses_log10) for c in passphrase.SEPARATORS}
 
 
 @dataclass(frozen=True)
 class Count:
     log10_guesses: float
     feedback: object | None  # zxcvbn's Feedback of the whole, or of the weakest piece
-    pieces: int  # 1: zxcvbn saw the password whole
+    pieces: int  # how many pieces zxcvbn scored; 1 and the password is short: it saw it whole
 
 
 def count(password: str, user_inputs: Sequence[str] = ()) -> Count:
@@ -45,32 +49,33 @@ def count(password: str, user_inputs: Sequence[str] = ()) -> Count:
         z = zxcvbn(password, list(user_inputs))
         return Count(float(z.guesses_log10), z.feedback, pieces=1)
     inputs = list(user_inputs)
-    total, weakest, feedback = 0.0, math.inf, None
-    parts = cut(password)
-    for piece in parts:
+    total, weakest, feedback, scored = 0.0, math.inf, None, 0
+    for piece in cut(password):
+        if piece in _SEPARATOR_LOG10:
+            total += _SEPARATOR_LOG10[piece]
+            continue
         z = zxcvbn(piece, inputs)
         log10 = float(z.guesses_log10)
         total += log10
+        scored += 1
         if log10 < weakest:
             weakest, feedback = log10, z.feedback
-    return Count(total, feedback, pieces=len(parts))
+    return Count(total, feedback, pieces=scored)
 
 
 def cut(password: str) -> list[str]:
-    """Pieces of at most PIECE_CHARS characters: cut after each separator, and a longer run
-    cut into equal parts (no short tail, which zxcvbn would price as a couple of guesses)."""
-    pieces, start = [], 0
-    for i, char in enumerate(password):
-        if char in SEPARATORS or i + 1 == len(password):
-            run = password[start:i + 1]
-            parts = -(-len(run) // PIECE_CHARS)
-            size, extra = divmod(len(run), parts)
-            at = 0
-            for k in range(parts):
-                end = at + size + (k < extra)
-                pieces.append(run[at:end])
-                at = end
-            start = i + 1
+    """The words between single separators, and runs of separators, each a piece of at most
+    PIECE_CHARS characters (a longer one is cut into equal parts: no short tail, which zxcvbn
+    would price as a couple of guesses)."""
+    pieces = []
+    for run in _RUNS.findall(password):
+        parts = -(-len(run) // PIECE_CHARS)
+        size, extra = divmod(len(run), parts)
+        at = 0
+        for k in range(parts):
+            end = at + size + (k < extra)
+            pieces.append(run[at:end])
+            at = end
     return pieces
 
 

@@ -5,7 +5,9 @@ import string
 import pytest
 from zxcvbn_rs_py import zxcvbn
 
-from password_strength import estimator, features, pieces
+from password_strength import estimator, features, passphrase, pieces
+
+SEPARATORS = frozenset(passphrase.SEPARATORS)
 
 
 def test_short_password_is_zxcvbns_own_count() -> None:
@@ -25,22 +27,30 @@ def test_cut_keeps_every_character_in_pieces_of_at_most_the_limit(password: str)
     parts = pieces.cut(password)
     assert "".join(parts) == password
     assert all(0 < len(p) <= pieces.PIECE_CHARS for p in parts)
-    # A separator ends its piece; a run is cut into parts of nearly equal length.
-    assert all(p[-1] in pieces.SEPARATORS for p in parts[:-1] if set(p) & pieces.SEPARATORS)
+    # A piece is all separators or has none.
+    assert all(set(p) <= SEPARATORS or not set(p) & SEPARATORS for p in parts)
 
 
-def test_phrase_is_cut_after_each_separator_and_counts_multiply() -> None:
+def test_phrase_is_cut_into_words_and_counts_multiply() -> None:
     phrase = "correct horse battery staple"
-    assert pieces.cut(phrase) == ["correct ", "horse ", "battery ", "staple"]
+    assert pieces.cut(phrase) == ["correct", " ", "horse", " ", "battery", " ", "staple"]
     count = pieces.count(phrase)
-    assert count.pieces == 4
+    assert count.pieces == 4  # the words; a single separator is zxcvbn's price for it alone
     assert count.log10_guesses == pytest.approx(
         sum(zxcvbn(p, []).guesses_log10 for p in pieces.cut(phrase)))
+
+
+def test_a_run_of_separators_is_scored_as_a_piece() -> None:
+    password = "-_-_-_-_-_-_-_-_-_-.x"  # zxcvbn sees the repeat inside the run
+    assert pieces.cut(password) == ["-_-_-_-_-_", "-_-_-_-_-.", "x"]
+    # Far below the 10**21 of 21 unrecognised characters; zxcvbn on the whole says 10**6.3.
+    assert pieces.count(password).log10_guesses < 10
 
 
 def test_long_run_is_cut_evenly_without_a_short_tail() -> None:
     assert [len(p) for p in pieces.cut("k" * 17)] == [9, 8]
     assert [len(p) for p in pieces.cut("k" * 33)] == [11, 11, 11]
+    assert [len(p) for p in pieces.cut("ab-" + "c" * 20)] == [2, 1, 10, 10]
 
 
 def test_users_own_words_keep_the_password_whole() -> None:
