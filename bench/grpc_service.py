@@ -7,7 +7,9 @@ The service runs as it does in production: PROCESSES forked server processes sha
 give two ceilings: "empty", built exactly like the service (same processes, threads and
 in-flight bound), so its ratio is what scoring costs and nothing else; and "empty-orig", the
 ceiling this bench used before the service went multi-process (one process, 8 threads).
-Callers run in a child process, each on its own connection (as separate clients would).
+Callers run in a child process, each on its own connection (as separate clients would). The
+empty server and the service are measured in turns (empty, service, service, empty, each for
+half of --duration): rps over both turns, p50 their mean, p99 the worse.
 Prints the machine's load average, rps and p50/p99 at 1 and 8 callers, the ratios to both
 ceilings, the server processes' CPU per call (load-independent, unlike rps; the load generator
 runs on the same cores, so rps also depends on what it costs), in-process scoring latency (and
@@ -93,6 +95,32 @@ def measure(group: processes.ServerGroup, method: str, callers: int, duration: f
                                        requests, callers))
     spent = cpu_seconds(group.pids) - before
     return result, spent / result.requests * 1e3 if result.requests else 0.0
+
+
+Target = tuple[processes.ServerGroup, str]  # servers and the method to call
+
+
+def measure_in_turns(first: Target, second: Target, callers: int, duration: float,
+                     requests: int) -> tuple[tuple[load.Result, float], tuple[load.Result, float]]:
+    """Both in turns, first, second, second, first, each for half the duration, so a drift of
+    the machine's load falls on both alike (as the performance stage compares two digests)."""
+    turns: tuple[list[tuple[load.Result, float]], ...] = ([], [])
+    for which in (0, 1, 1, 0):
+        group, method = (first, second)[which]
+        turns[which].append(measure(group, method, callers, duration / 2, max(requests // 2, 1)))
+    return combined(turns[0]), combined(turns[1])
+
+
+def combined(parts: list[tuple[load.Result, float]]) -> tuple[load.Result, float]:
+    """One result of several runs: rps over all of them, p50 their mean, p99 the worst."""
+    count = sum(r.requests for r, _ in parts)
+    seconds = sum(r.seconds for r, _ in parts)
+    result = load.Result(
+        requests=count, errors=sum(r.errors for r, _ in parts), seconds=seconds,
+        rps=count / seconds if seconds else 0.0,
+        p50_ms=statistics.fmean(r.p50_ms for r, _ in parts),
+        p99_ms=max(r.p99_ms for r, _ in parts), shed=sum(r.shed for r, _ in parts))
+    return result, sum(cpu * r.requests for r, cpu in parts) / count if count else 0.0
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -200,9 +228,8 @@ def main() -> int:
         longest, longest_whole = longest_input_ms(estimator)
         rows = []
         for callers in (1, 8):
-            ceiling, ceiling_cpu = measure(empty, EMPTY, callers, args.duration, args.requests)
-            evaluated, evaluated_cpu = measure(real, load.EVALUATE, callers, args.duration,
-                                               args.requests)
+            (ceiling, ceiling_cpu), (evaluated, evaluated_cpu) = measure_in_turns(
+                (empty, EMPTY), (real, load.EVALUATE), callers, args.duration, args.requests)
             one, _ = measure(single, EMPTY, callers, args.duration, args.requests)
             rows.append((callers, ceiling, evaluated, one, ceiling_cpu, evaluated_cpu))
         local_s, remote_s = batch_overhead(f"127.0.0.1:{real.port}", estimator)
