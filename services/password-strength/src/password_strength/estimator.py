@@ -60,8 +60,8 @@ class Estimator:
 
     def evaluate(self, password: str, user_inputs: Sequence[str] = ()) -> Estimate:
         """Callers validate first (limits.check_password); this never logs the password."""
-        # zxcvbn only sees a prefix (a long one in pieces: pieces.py), and the model still
-        # sees the whole password, so the estimate can only be conservative.
+        # zxcvbn only sees a prefix, a long one in pieces (pieces.py); the brute-force space
+        # and the phrase price see the whole password.
         prefix = password[: limits.ZXCVBN_MAX_CHARS]
         z = pieces.count(prefix, user_inputs)
         z_log = z.log10_guesses
