@@ -1,6 +1,9 @@
 """gRPC throughput and latency of password-strength next to an empty call (the ceiling).
 
-    .venv/bin/python bench/grpc_service.py --model /tmp/model.bin [--duration 5]
+    .venv/bin/python bench/grpc_service.py [--model /tmp/model.bin] [--duration 5]
+
+Without --model (or $PASSWORD_STRENGTH_MODEL) it first trains the model the image build trains,
+from the same inputs (as bench/password_model.py does; about 20 s).
 
 The service runs as it does in production: PROCESSES forked server processes sharing the port
 (SO_REUSEPORT, one per core by default). Two empty servers (a handler that returns no bytes)
@@ -28,6 +31,7 @@ import signal
 import statistics
 import string
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +52,19 @@ PASSWORD = "correct horse battery staple"
 ORIGINAL_WORKERS = 8  # the thread pool of the empty server the goals were first set against
 GOALS = {"ratio_8": 0.50, "p99_8_ms": 15.0, "p99_1_ms": 3.0, "in_process_p50_ms": 0.5,
          "batch_overhead": 1.25, "rss_mib": 300.0}
+
+
+def train_model(out: Path) -> None:
+    """In a child process: this one, which the servers fork from, stays as lean as the
+    service (no scikit-learn in their memory figures)."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        pool.apply(_train_into, (str(out),))
+
+
+def _train_into(out: str) -> None:
+    import password_model
+
+    password_model.train_into(Path(out))
 
 
 def empty_group(config: settings.Settings, count: int,
@@ -207,14 +224,25 @@ def verdict(ok: bool) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", type=Path, help="model file (default $PASSWORD_STRENGTH_MODEL)")
+    parser.add_argument("--model", type=Path, help="model file (default $PASSWORD_STRENGTH_MODEL, "
+                        "else one is trained first)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     parser.add_argument("--requests", type=int, default=50_000, help="cap per measurement")
     parser.add_argument("--processes", type=int, default=settings.default_processes())
     parser.add_argument("--workers", type=int, default=settings.Settings.workers,
                         help="threads per server process")
     args = parser.parse_args()
-    learned = model.load(args.model)
+    try:
+        if args.model is None and not os.environ.get(model.ENV_MODEL):
+            with tempfile.TemporaryDirectory() as scratch:
+                args.model = Path(scratch) / "model.bin"
+                train_model(args.model)
+                learned = model.load(args.model)
+        else:
+            learned = model.load(args.model)
+    except model.ModelError as exc:
+        print(f"grpc_service: {exc}", file=sys.stderr)
+        return 2
     config = settings.Settings(port=0, processes=args.processes, workers=args.workers,
                                max_in_flight=1000, log_level="WARNING")
     # Fork both groups before this process creates any gRPC object.

@@ -166,15 +166,26 @@ def main() -> int:
     parser.add_argument("--no-split", action="store_true", help="skip the unseen split")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as scratch:
+        return judge_all(args, Path(scratch))
+
+
+def train_into(out: Path, inputs: Path | None = None) -> Path:
+    """Train the model as the image build does; `inputs` default: the pipeline's npm_inputs,
+    fetched and unpacked next to `out`. Returns the inputs used."""
+    inputs = inputs or unpack_inputs(out.parent)
+    started = time.monotonic()
+    train.main(["--inputs", str(inputs), "--out", str(out)])
+    print(f"trained in {time.monotonic() - started:.1f}s")
+    return inputs
+
+
+def judge_all(args: argparse.Namespace, scratch: Path) -> int:
     inputs = args.inputs
     model_path = args.model
     if model_path is None:
         model_path = scratch / "model.bin"
-        inputs = inputs or unpack_inputs(scratch)
-        started = time.monotonic()
-        train.main(["--inputs", str(inputs), "--out", str(model_path)])
-        print(f"trained in {time.monotonic() - started:.1f}s")
+        inputs = train_into(model_path, inputs)
     learned = model.load(model_path)
     rows = read_devset(args.devset)
     figures = {"dev": table(rows, learned)}
