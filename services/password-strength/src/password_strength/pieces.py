@@ -30,8 +30,8 @@ from zxcvbn_rs_py import zxcvbn
 from password_strength import passphrase
 
 PIECE_CHARS = 16
-_SEPARATOR = re.escape(passphrase.SEPARATORS)  # where phrases are cut into words
-_RUNS = re.compile(f"[^{_SEPARATOR}]+|[{_SEPARATOR}]+")
+_SEPARATOR_CLASS = re.escape(passphrase.SEPARATORS)  # where phrases are cut into words
+_RUNS = re.compile(f"[^{_SEPARATOR_CLASS}]+|[{_SEPARATOR_CLASS}]+")
 _REPEATS = re.compile(r"(.+?)\1+", re.DOTALL)  # zxcvbn's repeat matcher's pattern
 # A single separator between two words costs what zxcvbn charges for that one character.
 _SEPARATOR_LOG10 = {c: float(zxcvbn(c, []).guesses_log10) for c in passphrase.SEPARATORS}
@@ -41,7 +41,9 @@ _SEPARATOR_LOG10 = {c: float(zxcvbn(c, []).guesses_log10) for c in passphrase.SE
 class Count:
     log10_guesses: float
     feedback: object | None  # zxcvbn's Feedback of the whole, or of the weakest piece
-    pieces: int  # how many pieces zxcvbn scored; 1 and the password is short: it saw it whole
+    # How many pieces zxcvbn scored. 1: it saw the whole password, or all of it but single
+    # separators at its ends (".passwordpassword." is still that list entry, so "listed").
+    pieces: int
 
 
 def count(password: str, user_inputs: Sequence[str] = ()) -> Count:
