@@ -42,7 +42,7 @@ class Count:
     log10_guesses: float
     feedback: object | None  # zxcvbn's Feedback of the whole, or of the weakest piece
     # How many pieces zxcvbn scored. 1: it saw the whole password, or all of it but single
-    # separators at its ends (".passwordpassword." is still that list entry, so "listed").
+    # separators at its ends (a list entry between two separators still counts as listed).
     pieces: int
 
 
